@@ -1,0 +1,41 @@
+# csto-bot: `make run` starts the bot (console without a token), `make test` runs the tests.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-long bench load check eval clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/csto-bot
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-long: $(STAMP)
+	FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest -q
+
+check: $(STAMP)
+	$(BIN)/csto-bot check
+
+eval: $(STAMP)
+	$(BIN)/csto-bot eval ../shared/eval/questions.jsonl
+
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m bench
+
+load: $(STAMP)
+	$(BIN)/python -m tests.load
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache bench/results.json

@@ -1,0 +1,106 @@
+"""Quote selection: the sentence or sentences of a passage that answer a question, verbatim."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from bot.analysis import Analyzer
+
+ELLIPSIS = "…"
+
+# A sentence ends at . ! ? or … followed by space and a capital, digit, quote or bracket.
+_BOUNDARY = re.compile(r"(?<=[.!?…])[\"”»’)]?\s+(?=[\"“«(\[…]?[A-ZА-ЯЁ0-9])")
+# Words after which a full stop does not end a sentence: initials and common abbreviations.
+_ABBREVIATION = re.compile(
+    r"(?:\b[A-ZА-Я]|\b(?:St|Mr|Mrs|Ms|Dr|Prof|Pp|pp|No|Vol|vol|ed|eds|comp|etc|vs|Jr|Sr|Ltd|Inc|Co|Apr|Jan|Feb|Mar|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|г|гг|им|т|ул|см))\.[\"”»’)]?$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start: int
+    end: int
+
+
+def sentences(text: str) -> list[Span]:
+    """Sentence spans of a passage; paragraphs always end a sentence."""
+    spans: list[Span] = []
+    for para in re.finditer(r"[^\n]+", text):
+        start = para.start()
+        for boundary in _BOUNDARY.finditer(para.group()):
+            cut = para.start() + boundary.start()
+            if _ABBREVIATION.search(text[start:cut]) or cut <= start:
+                continue
+            spans.append(Span(start, cut))
+            start = para.start() + boundary.end()
+        end = para.end()
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            spans.append(Span(start, end))
+    return spans
+
+
+@dataclass(frozen=True, slots=True)
+class Excerpt:
+    """A verbatim stretch of a passage chosen as a quotation."""
+
+    text: str  # with "…" where the passage was trimmed
+    covered: frozenset[str]  # query terms it contains
+    highlights: tuple[tuple[int, int], ...]  # spans of `text` whose words matched
+
+
+def best_excerpt(
+    text: str,
+    query: Collection[str],
+    weight: Callable[[str], float],
+    analyzer: Analyzer,
+    *,
+    max_chars: int,
+    whole_below: int = 400,
+    max_sentences: int = 3,
+) -> Excerpt:
+    """The shortest run of consecutive sentences that covers the most query weight, within max_chars.
+
+    A passage shorter than `whole_below` is quoted whole (bibliography entries, author notes).
+    """
+    spans = sentences(text) or [Span(0, len(text))]
+    if len(text) <= min(whole_below, max_chars):
+        chosen = (0, len(spans) - 1)
+    else:
+        terms = [frozenset(t.term for t in analyzer.tokens(text[s.start : s.end])) & set(query) for s in spans]
+        best: tuple[float, int, int] | None = None
+        for i in range(len(spans)):
+            covered: set[str] = set()
+            for j in range(i, min(i + max_sentences, len(spans))):
+                covered |= terms[j]
+                if spans[j].end - spans[i].start > max_chars and j > i:
+                    break
+                if j > i and not terms[j]:
+                    continue  # a run never ends on a sentence that adds nothing
+                score = sum(weight(t) for t in covered)
+                key = (score, -(j - i), -i)
+                if best is None or key > best:
+                    best = key
+                    chosen = (i, j)
+        if best is None:
+            chosen = (0, 0)
+    start, end = spans[chosen[0]].start, spans[chosen[1]].end
+    return _excerpt(text, start, end, query, analyzer, max_chars)
+
+
+def _excerpt(text: str, start: int, end: int, query: Collection[str], analyzer: Analyzer, max_chars: int) -> Excerpt:
+    if end - start > max_chars:  # one very long sentence: cut at a word boundary
+        cut = text.rfind(" ", start, start + max_chars)
+        end = cut if cut > start else start + max_chars
+    body = text[start:end]
+    prefix = ELLIPSIS if start > 0 and not body.startswith(ELLIPSIS) else ""
+    suffix = ""
+    if end < len(text) and not body.endswith(ELLIPSIS):
+        suffix = ELLIPSIS if body[-1:].isalnum() or body[-1:] in ",;:" else " " + ELLIPSIS
+    quoted = prefix + body + suffix
+    tokens = [t for t in analyzer.tokens(body) if t.term in query]
+    highlights = tuple((t.start + len(prefix), t.end + len(prefix)) for t in tokens)
+    return Excerpt(quoted, frozenset(t.term for t in tokens), highlights)

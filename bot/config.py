@@ -1,0 +1,56 @@
+"""Settings, read once at start-up from the environment and `.env` (see .env.example)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+
+def bundled_knowledge() -> Path:
+    """The knowledge base shipped with the package (the repository's `knowledge/` in a checkout)."""
+    checkout = Path(__file__).resolve().parent.parent / "knowledge"
+    if checkout.is_dir():
+        return checkout
+    return Path(str(resources.files("bot.knowledge")))
+
+
+def _id_set(value: object) -> object:
+    if isinstance(value, str):
+        return {int(part) for part in value.replace(";", ",").split(",") if part.strip()}
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Knowledge and answers
+    knowledge_dir: Path | None = Field(default=None, description="knowledge directory; empty = bundled")
+    index_dir: Path | None = Field(default=None, description="where the persisted index lives; empty = automatic")
+    max_quotes: int = Field(default=3, ge=1, le=10)
+    max_quote_chars: int = Field(default=600, ge=120, le=3000)
+    max_answer_chars: int = Field(default=1800, ge=300, le=3500)
+    min_coverage: float = Field(default=0.5, ge=0.0, le=1.0)
+
+    # Telegram
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+    rate_limit_per_minute: int = Field(default=20, ge=0)
+    allowed_ids: Annotated[set[int], NoDecode] = Field(default_factory=set)
+    admin_ids: Annotated[set[int], NoDecode] = Field(default_factory=set)
+    answer_state_ttl: int = Field(default=3600, ge=10)
+    answer_state_max: int = Field(default=10000, ge=10)
+    heartbeat_file: Path | None = None
+    log_level: str = "INFO"
+
+    _split_ids = field_validator("allowed_ids", "admin_ids", mode="before")(_id_set)
+
+    def knowledge_path(self) -> Path:
+        return self.knowledge_dir or bundled_knowledge()
