@@ -15,6 +15,9 @@ from bot.retrieval import Hit, Retriever, indexed_text
 MAX_QUESTION_CHARS = 1000
 CANDIDATES = 20  # passages considered per question
 COVERAGE_DEPTH = 5  # the best of this many passages decides whether the sources cover a question
+# A question word that no passage uses is strong evidence that the sources do not cover the
+# question; a word they use elsewhere, but not in this passage, is weaker evidence.
+KNOWN_MISS_WEIGHT = 0.5
 
 _HELP = {
     "help", "hi", "hello", "hey", "start", "menu", "about", "thanks", "thank you", "good morning",
@@ -42,6 +45,13 @@ def clean_question(text: str) -> str:
     kept = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text if unicodedata.category(c) != "Cf")
     kept = " ".join(kept.split())
     return kept[:MAX_QUESTION_CHARS]
+
+
+def language_of(text: str) -> str:
+    """"ru" when the question is mostly Cyrillic, else "en": the language of the reply's own words."""
+    cyrillic = sum(1 for c in text if "\u0400" <= c <= "\u04ff")
+    latin = sum(1 for c in text if c.isascii() and c.isalpha())
+    return "ru" if cyrillic > latin else "en"
 
 
 def is_help(question: str) -> bool:
@@ -90,20 +100,19 @@ class Core:
     def answer(self, question: str, offset: int = 0) -> Answer:
         """Quotations that answer `question`, best first, from `offset` on; or help, or an honest abstention."""
         question = clean_question(question)
-        if is_help(question):
-            return Answer(question, Kind.HELP, suggestions=self.examples, topics=self.topics)
-        terms = self.retriever.analyzer.terms(question)
+        lang = language_of(question)
+        terms = self.retriever.analyzer.terms(question) if not is_help(question) else []
         if not terms:
-            return Answer(question, Kind.HELP, suggestions=self.examples, topics=self.topics)
+            return Answer(question, Kind.HELP, suggestions=self.examples, topics=self.topics, lang=lang)
         candidates = self._candidates(terms)
         if not candidates or max(c.coverage for c in candidates[:COVERAGE_DEPTH]) < self.limits.min_coverage:
-            return Answer(question, Kind.ABSTAIN, suggestions=self.examples, topics=self.topics)
-        return self._compose(question, candidates, offset)
+            return Answer(question, Kind.ABSTAIN, suggestions=self.examples, topics=self.topics, lang=lang)
+        return self._compose(question, candidates, max(offset, 0), lang)
 
     def _candidates(self, terms: list[str]) -> list[_Candidate]:
         query = frozenset(terms)
         weight = self.retriever.weight
-        total = sum(weight(t) for t in query)
+        known = self.retriever.index.df
         analyzer = self.retriever.analyzer
         out: list[_Candidate] = []
         seen: set[str] = set()
@@ -113,15 +122,17 @@ class Core:
             if excerpt.text in seen:
                 continue  # the same words in two places: quote them once
             seen.add(excerpt.text)
-            out.append(_Candidate(hit, excerpt, sum(weight(t) for t in covered) / total))
+            matched = sum(weight(t) for t in covered)
+            missed = sum(weight(t) * (KNOWN_MISS_WEIGHT if known(t) else 1.0) for t in query - covered)
+            out.append(_Candidate(hit, excerpt, matched / (matched + missed)))
         best = max((c.coverage for c in out), default=0.0)
         # Quotes that cover much less of the question than the best one are noise.
         return [c for c in out if c.coverage >= 0.5 * best]
 
-    def _compose(self, question: str, candidates: list[_Candidate], offset: int) -> Answer:
+    def _compose(self, question: str, candidates: list[_Candidate], offset: int, lang: str) -> Answer:
         chosen: list[_Candidate] = []
         length = 0
-        for c in candidates[max(offset, 0) :]:
+        for c in candidates[offset:]:
             if len(chosen) >= self.limits.max_quotes or (chosen and length + len(c.excerpt.text) > self.limits.max_answer_chars):
                 break
             chosen.append(c)
@@ -134,8 +145,8 @@ class Core:
             quotes.append(
                 Quote(source.n, c.excerpt.text, c.hit.passage.id, c.hit.passage.label, c.hit.score, source, c.excerpt.highlights)
             )
-        more = max(0, len(candidates) - max(offset, 0) - len(chosen))
-        return Answer(question, Kind.ANSWER, tuple(quotes), tuple(numbers.values()), more=more)
+        more = max(0, len(candidates) - offset - len(chosen))
+        return Answer(question, Kind.ANSWER, tuple(quotes), tuple(numbers.values()), more=more, offset=offset, lang=lang)
 
     def passage(self, passage_id: str) -> Passage | None:
         return self._passages.get(passage_id)

@@ -62,6 +62,8 @@ class Answer:
     suggestions: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
     more: int = 0  # how many further quotations `answer(question, offset=...)` can give
+    offset: int = 0  # the position of the first quotation among all that answer the question
+    lang: str = "en"  # the language of the question, for the reply's own words
 
     @property
     def answered(self) -> bool:
@@ -77,6 +79,7 @@ class Answer:
             "suggestions": list(self.suggestions),
             "topics": list(self.topics),
             "more": self.more,
+            "lang": self.lang,
         }
 
 

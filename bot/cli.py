@@ -1,0 +1,129 @@
+"""The `csto-bot` command: ask, console, check, eval, telegram, health."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot import __version__
+from bot.config import Settings
+from bot.core import Core, Limits
+from bot.knowledge import KnowledgeError, check_knowledge
+
+log = logging.getLogger("bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--knowledge", metavar="DIR", type=Path, help="knowledge directory (default: the bundled one)")
+    parser = argparse.ArgumentParser(
+        prog="csto-bot",
+        parents=[common],
+        description="Answers questions about the CSTO and Eurasian security with verbatim, cited quotations. "
+        "With no command: the Telegram bot when TELEGRAM_BOT_TOKEN is set, else the console.",
+    )
+    parser.add_argument("--version", action="version", version=f"csto-bot {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    ask = sub.add_parser("ask", parents=[common], help="answer one question and exit")
+    ask.add_argument("question", nargs="*", help="the question (read from standard input when omitted)")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument("--more", type=int, default=0, metavar="N", help="skip the first N quotations")
+    sub.add_parser("console", parents=[common], help="interactive console")
+    sub.add_parser("check", parents=[common], help="validate a knowledge base")
+    ev = sub.add_parser("eval", parents=[common], help="measure answers against a questions file")
+    ev.add_argument("file", type=Path)
+    sub.add_parser("telegram", parents=[common], help="run the Telegram bot")
+    sub.add_parser("health", parents=[common], help="exit 0 when the running bot is alive (container health check)")
+    return parser
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # httpx logs every request URL, and Bot API URLs contain the token.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def load_core(settings: Settings) -> Core:
+    limits = Limits(settings.max_quotes, settings.max_quote_chars, settings.max_answer_chars, settings.min_coverage)
+    return Core.load(settings.knowledge_path(), limits, settings.index_dir)
+
+
+def _report(problems: list[object]) -> None:
+    for problem in problems:
+        print(problem, file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as e:
+        first = e.errors()[0]
+        print(f"csto-bot: bad setting {'.'.join(map(str, first['loc'])).upper()}: {first['msg']}", file=sys.stderr)
+        return 2
+    if args.knowledge is not None:
+        settings = settings.model_copy(update={"knowledge_dir": args.knowledge})
+    command = args.command or ("telegram" if settings.telegram_bot_token else "console")
+    _setup_logging(settings.log_level if command in ("telegram", "health") else "WARNING")
+
+    if command == "check":
+        problems = check_knowledge(settings.knowledge_path())
+        _report(problems)
+        if not problems:
+            print(f"{settings.knowledge_path()}: ok")
+        return 1 if problems else 0
+    if command == "health":
+        from bot.health import check_health
+
+        return check_health(settings)
+
+    try:
+        core = load_core(settings)
+    except KnowledgeError as e:
+        print(f"csto-bot: the knowledge base at {settings.knowledge_path()} is invalid:", file=sys.stderr)
+        _report(e.problems)
+        return 2
+
+    if command == "ask":
+        question = " ".join(args.question) if args.question else sys.stdin.read()
+        answer = core.answer(question, offset=max(args.more, 0))
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        else:
+            from bot.render import render_text
+
+            print(render_text(answer))
+        return 0
+    if command == "eval":
+        from bot.evaluate import evaluate, load_questions
+
+        try:
+            questions = load_questions(args.file)
+        except (OSError, ValueError) as e:
+            print(f"csto-bot: {e}", file=sys.stderr)
+            return 2
+        report = evaluate(core, questions)
+        for line in report.misses:
+            print(line)
+        for line in report.lines():
+            print(line)
+        return 0
+    if command == "console":
+        from bot.console import run_console
+
+        return run_console(core)
+    if command == "telegram":
+        from bot.telegram_bot import run_telegram
+
+        return run_telegram(settings, core)
+    return 2

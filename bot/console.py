@@ -1,0 +1,87 @@
+"""The interactive console: a REPL over the core with line editing, history and a few commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from bot.core import Core
+from bot.render import render_sources, render_text
+
+BANNER = "csto-bot console — ask a question about the CSTO and Eurasian security. /help, /sources, /quit."
+HELP = """Type a question and press Enter. Answers are verbatim quotations with numbered citations.
+  /help      this text
+  /sources   every document in the knowledge base, with its citation
+  /more      more quotations for the last question
+  /quit      leave (Ctrl-D and Ctrl-C leave too)"""
+
+
+def _enable_line_editing() -> None:
+    """Arrow keys and a persistent history when a terminal and readline are there."""
+    try:
+        import readline
+    except ImportError:  # not on every platform
+        return
+    history = Path(os.environ.get("CSTO_BOT_HISTORY", Path.home() / ".csto_bot_history"))
+    try:
+        readline.read_history_file(history)
+    except OSError:
+        pass
+    readline.set_history_length(1000)
+    import atexit
+
+    def save() -> None:
+        try:
+            readline.write_history_file(history)
+        except OSError:
+            pass
+
+    atexit.register(save)
+
+
+def run_console(core: Core, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+    interactive = stdin.isatty() and stdout.isatty()
+    if interactive:
+        _enable_line_editing()
+    print(BANNER, file=stdout)
+    last: tuple[str, int] | None = None
+    while True:
+        try:
+            if interactive:
+                line = input("\n? ")
+            else:
+                stdout.write("\n? ")
+                stdout.flush()
+                line = stdin.readline()
+                if not line:
+                    raise EOFError
+        except (EOFError, KeyboardInterrupt):
+            print("\nBye.", file=stdout)
+            return 0
+        line = line.strip()
+        command = line.lower()
+        if command in ("/quit", "/exit", "/q"):
+            print("Bye.", file=stdout)
+            return 0
+        if command in ("/help", "/?"):
+            print(HELP, file=stdout)
+            continue
+        if command == "/sources":
+            print("\n\n".join(render_sources(core.documents, "text")), file=stdout)
+            continue
+        if command == "/more":
+            if last is None:
+                print("Ask a question first.", file=stdout)
+                continue
+            answer = core.answer(last[0], offset=last[1])
+        elif command.startswith("/"):
+            print(f"Unknown command {line.split()[0]!r}. Try /help.", file=stdout)
+            continue
+        else:
+            answer = core.answer(line)
+        if answer.answered:
+            last = (answer.question, answer.offset + len(answer.quotes))
+        print(render_text(answer), file=stdout)
+        stdout.flush()
