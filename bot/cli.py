@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_console(core)
     if command == "telegram":
-        from bot.telegram_bot import run_telegram
+        from bot.serve import run_telegram
 
-        return run_telegram(settings, core)
+        return run_telegram(settings, core, lambda: load_core(settings))
     return 2

@@ -148,6 +148,9 @@ class Core:
         more = max(0, len(candidates) - offset - len(chosen))
         return Answer(question, Kind.ANSWER, tuple(quotes), tuple(numbers.values()), more=more, offset=offset, lang=lang)
 
+    def document(self, doc_id: str) -> Document | None:
+        return self._documents.get(doc_id)
+
     def passage(self, passage_id: str) -> Passage | None:
         return self._passages.get(passage_id)
 

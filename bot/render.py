@@ -147,3 +147,12 @@ def render_about_html(version: str, documents: int, passages: int, lang: str = "
     return "\n\n".join(
         _blocks(_render("about.html.j2", "html", version=version, documents=documents, passages=passages, lang=lang))
     )
+
+
+def render_commands_html(lang: str = "en") -> str:
+    return "\n\n".join(_blocks(_render("commands.html.j2", "html", lang=lang)))
+
+
+def render_inline_html(quote: Quote, lang: str = "en") -> str:
+    """One quotation with its full citation: what an inline result inserts into a chat."""
+    return "\n\n".join(_blocks(_render("inline.html.j2", "html", quote=quote, lang=lang)))
