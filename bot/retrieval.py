@@ -38,11 +38,13 @@ def _cache_root() -> Path:
 
 
 def index_locations(kb: KnowledgeBase, index_dir: Path | None) -> list[Path]:
-    """Where a persisted index may live: the setting, beside the knowledge, then a user cache."""
-    if index_dir is not None:
-        return [index_dir]
+    """Where a persisted index may live: the setting, beside the knowledge, a user cache, a temp dir.
+
+    The first that holds a matching index is used; a new index is saved to the first writable one.
+    """
     key = hashlib.sha256(str(kb.directory.resolve()).encode()).hexdigest()[:16]
-    return [kb.directory / ".index", _cache_root() / key, Path(tempfile.gettempdir()) / "csto-bot" / key]
+    places = [kb.directory / ".index", _cache_root() / key, Path(tempfile.gettempdir()) / "csto-bot" / key]
+    return ([index_dir] if index_dir is not None else []) + places
 
 
 class Retriever:
