@@ -15,7 +15,9 @@ def bundled_knowledge() -> Path:
     checkout = Path(__file__).resolve().parent.parent / "knowledge"
     if checkout.is_dir():
         return checkout
-    return Path(str(resources.files("bot.knowledge")))
+    # Installed, it is the data directory bot/knowledge/ (beside the bot.knowledge module, which is
+    # why it is found through the bot package).
+    return Path(str(resources.files("bot"))) / "knowledge"
 
 
 def _id_set(value: object) -> object:
@@ -25,7 +27,7 @@ def _id_set(value: object) -> object:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     # Knowledge and answers
     knowledge_dir: Path | None = Field(default=None, description="knowledge directory; empty = bundled")

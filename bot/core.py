@@ -162,5 +162,5 @@ class Core:
         doc = self._documents[p.doc_id]
         i = p.ordinal - 1
         before = doc.passages[i - 1].text if i > 0 else None
-        after = doc.passages[i + 1].text if i + 1 < len(doc.passages) else None
+        after = doc.passages[i + 1].text if 0 <= i and i + 1 < len(doc.passages) else None
         return PassageView(p.id, p.label, p.text, source_of(doc, 1), before, after)

@@ -46,14 +46,31 @@ class DocumentMeta(BaseModel):
     examples: list[Annotated[str, Field(min_length=1)]] = []  # questions this document answers
 
 
+# How people ask about a publication itself, by the metadata field that answers it.
+META_WORDS = {
+    "authors": "author authors wrote written",
+    "venue": "journal venue article paper published publication",
+    "publisher": "publisher published publication",
+    "year": "year published",
+    "volume": "volume",
+    "issue": "issue number",
+    "pages": "pages",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Passage:
-    id: str  # "<document id>:<ordinal>"
+    id: str  # "<document id>:<ordinal>"; ordinal 0 is the document's metadata entry
     doc_id: str
-    ordinal: int  # 1-based, in document order
+    ordinal: int  # 1-based, in document order; 0 for the metadata entry
     label: str
     text: str
     line: int
+    search_text: str | None = None  # what the index sees, when it is not label + text
+
+    @property
+    def is_meta(self) -> bool:
+        return self.ordinal == 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +78,21 @@ class Document:
     meta: DocumentMeta
     path: Path
     passages: tuple[Passage, ...]
+
+    def meta_passage(self) -> Passage:
+        """The document's metadata as a searchable entry whose quotation is its citation.
+
+        It answers questions about the document itself (who wrote it, where and when it was
+        published) from the front matter alone; the title is left out so that it does not
+        compete with the passages on the topic.
+        """
+        m = self.meta
+        lines = ["citation cite cited"]
+        for name, words in META_WORDS.items():
+            value = getattr(m, name)
+            if value:
+                lines.append(f"{words}: {', '.join(value) if isinstance(value, list) else value}")
+        return Passage(f"{m.id}:0", m.id, 0, "Citation", m.citation, 1, "\n".join(lines))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +122,8 @@ class KnowledgeBase:
     passages: tuple[Passage, ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "passages", tuple(p for d in self.documents for p in d.passages))
+        passages = [p for d in self.documents for p in d.passages] + [d.meta_passage() for d in self.documents]
+        object.__setattr__(self, "passages", tuple(passages))
 
 
 def document_files(directory: Path) -> list[Path]:

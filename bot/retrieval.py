@@ -29,6 +29,8 @@ class Hit:
 
 def indexed_text(passage: Passage) -> str:
     """What the index sees of a passage: its label (e.g. "About the Author") and its text."""
+    if passage.search_text is not None:
+        return passage.search_text
     return f"{passage.label}\n{passage.text}" if passage.label else passage.text
 
 

@@ -12,7 +12,7 @@ should so some such than that the their theirs them themselves then there these 
 through thus to too under until up upon us very via was we were what whatever when where whether
 which while who whom whose why will with within without would yet you your yours yourself
 yourselves
-please tell explain describe show give say said know known let's kindly briefly
+please tell explain describe show give say said know known let's kindly briefly year years
 """
 
 # Russian function words, written with е for ё (the analyzer folds ё to е first).
@@ -24,7 +24,7 @@ _RUSSIAN = """
 со так также такой там те тем то того тоже той только том ты у уже хотя чего чей чем что чтобы
 чье чья эта эти это этого этой этом этот я
 пожалуйста расскажи расскажите объясни объясните скажи скажите опиши опишите покажи покажите
-сколько каков какова каковы
+сколько каков какова каковы является являются являлся являлась являлось год года году лет годы
 """
 
 ENGLISH: frozenset[str] = frozenset(_ENGLISH.split())

@@ -36,6 +36,8 @@ def test_passages_are_verbatim_from_the_seeds() -> None:
     seed_text = " ".join(" ".join(p.read_text(encoding="utf-8").split()) for p in seeds.glob("*.txt"))
     seed_text = seed_text.replace("\n", " ").replace(" ", "")
     for passage in load_knowledge(bundled_knowledge()).passages:
+        if passage.is_meta:
+            continue  # the metadata entry quotes the front matter's citation
         for span in sentences(passage.text):
             sentence = passage.text[span.start : span.end].replace("…", " ")
             words = "".join(sentence.split()).replace("2nd", "2<sup>nd</sup>")
