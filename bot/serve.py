@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import urlparse
 
+from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 from tornado.httpserver import HTTPServer
@@ -27,6 +28,7 @@ from bot.telegram_bot import build_application, register_commands
 from bot.webhook import make_web_app
 
 log = logging.getLogger(__name__)
+HANDLED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{30,64}$")
 
 
@@ -138,7 +140,7 @@ async def serve(settings: Settings, holder: CoreHolder, webhook_secret: str) -> 
 
 async def _run_polling(app: Application, journal: Journal, heartbeat: Heartbeat, stop: asyncio.Event) -> None:
     await app.bot.delete_webhook(drop_pending_updates=False)
-    poller = Poller(app, journal, heartbeat.beat)
+    poller = Poller(app, journal, heartbeat.beat, HANDLED_UPDATES)
     polling = asyncio.ensure_future(poller.run())
     stopping = asyncio.ensure_future(stop.wait())
     await asyncio.wait({polling, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -154,7 +156,7 @@ async def _run_webhook(
     path = urlparse(settings.webhook_url).path or "/"
     server = HTTPServer(make_web_app(app, path, secret, journal))
     server.listen(settings.webhook_port, settings.webhook_listen)
-    await app.bot.set_webhook(settings.webhook_url, secret_token=secret, allowed_updates=None)
+    await app.bot.set_webhook(settings.webhook_url, secret_token=secret, allowed_updates=HANDLED_UPDATES)
     log.info("webhook server on %s:%d%s", settings.webhook_listen, settings.webhook_port, path)
     while not stop.is_set():
         heartbeat.beat()
