@@ -60,9 +60,15 @@ class Segment:
 
 def segments(quote: Quote) -> list[Segment]:
     """The quotation cut into plain and highlighted (matched-word) pieces."""
+    spans: list[tuple[int, int]] = []
+    for start, end in sorted(quote.highlights):
+        if spans and start >= spans[-1][1] and not quote.text[spans[-1][1] : start].strip():
+            spans[-1] = (spans[-1][0], end)  # "January 2022" is one highlight, not two
+        elif not spans or start >= spans[-1][1]:
+            spans.append((start, end))
     out: list[Segment] = []
     pos = 0
-    for start, end in sorted(quote.highlights):
+    for start, end in spans:
         if start < pos:
             continue
         if start > pos:
