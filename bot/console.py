@@ -84,4 +84,6 @@ def run_console(core: Core, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdo
         if answer.answered:
             last = (answer.question, answer.offset + len(answer.quotes))
         print(render_text(answer), file=stdout)
+        if answer.more:
+            print("Type /more for the next quotations.", file=stdout)
         stdout.flush()

@@ -28,7 +28,7 @@ STRINGS: dict[str, dict[str, str]] = {
             "sources, each with a numbered citation."
         ),
         "no_more": "There are no more quotations for this question.",
-        "more_hint": "{n} more quotations: type /more",
+        "more_hint": "{n} more quotations",
         "context_before": "Before",
         "context_after": "After",
         "link": "link",
@@ -44,7 +44,7 @@ STRINGS: dict[str, dict[str, str]] = {
             "дословными цитатами из источников, каждая с нумерованной ссылкой."
         ),
         "no_more": "Других цитат по этому вопросу нет.",
-        "more_hint": "ещё цитат: {n}, введите /more",
+        "more_hint": "ещё цитат: {n}",
         "context_before": "До",
         "context_after": "После",
         "link": "ссылка",
