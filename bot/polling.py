@@ -161,6 +161,10 @@ class Poller:
                 await self.app.bot.get_updates(offset=offset, timeout=0, limit=1)
 
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        """Wait (a back-off, a 429's retry_after) while still beating: waiting is not being stuck."""
+        end = asyncio.get_running_loop().time() + seconds
+        while not self._stopping.is_set() and (left := end - asyncio.get_running_loop().time()) > 0:
+            self.heartbeat()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=min(left, 15.0))
 

@@ -21,7 +21,7 @@ from tornado.httpserver import HTTPServer
 
 from bot.config import Settings
 from bot.core import Core
-from bot.health import Heartbeat, heartbeat_path
+from bot.health import Heartbeat, heartbeat_path, start_watchdog
 from bot.polling import Journal, Poller
 from bot.reload import CoreHolder
 from bot.telegram_bot import build_application, register_commands
@@ -118,6 +118,7 @@ async def serve(settings: Settings, holder: CoreHolder, webhook_secret: str) -> 
 
     loop.add_signal_handler(signal.SIGHUP, on_sighup)
     heartbeat = Heartbeat(heartbeat_path(settings))
+    start_watchdog(heartbeat)
     journal = Journal(journal_path(settings))
     if not await _initialize(app, stop):
         return

@@ -96,3 +96,23 @@ def test_keyboard_callback_data_fits_64_bytes(core: Core) -> None:
     buttons = [b for row in markup.inline_keyboard for b in row]
     assert {b.text.split(" [")[0] for b in buttons} >= {"Source", "Cite", "More ▸"}
     assert all(len(b.callback_data.encode()) <= 64 for b in buttons)  # type: ignore[union-attr]
+
+
+def test_watchdog_exits_when_the_heartbeat_stops(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import time as _time
+
+    from bot.health import Heartbeat, start_watchdog
+
+    exited = threading.Event()
+    codes: list[int] = []
+    heartbeat = Heartbeat(tmp_path / "hb")
+    start_watchdog(heartbeat, limit=0.3, every=0.05, exit=lambda code: (codes.append(code), exited.set()))
+    _time.sleep(0.5)
+    assert not exited.is_set(), "not armed before the first beat"
+    heartbeat.beat()
+    for _ in range(4):
+        _time.sleep(0.1)
+        heartbeat.beat()
+    assert not exited.is_set(), "a beating bot is left alone"
+    assert exited.wait(2) and codes == [70]
