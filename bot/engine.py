@@ -1,25 +1,45 @@
-"""BM25 retrieval over pre-tokenized passages.
+"""BM25 retrieval over pre-tokenized passages, fast as the knowledge base grows.
 
-The scoring model is rank-bm25 0.2.2's (the reference); its per-(term, document) Python loop
-is not. At build time every (term, passage) pair gets its BM25 weight precomputed, and the
-postings are stored per term in a compact CSR layout (``offsets`` into flat ``docs``/``weights``
-arrays), so a query only touches the postings of its own terms.
-
-Variants (N passages, n = df of the term, tf = term frequency, dl = passage length in tokens,
-avgdl = mean dl, K = k1 * (1 - b + b * dl / avgdl)):
+The scoring model is rank-bm25 0.2.2's (the reference); its per-(term, passage) Python loop is
+not. Variants (N passages, n = df of the term, tf = term frequency, dl = passage length in
+tokens, avgdl = mean dl, K = k1 * (1 - b + b * dl / avgdl)):
 
 ``okapi``  rank_bm25.BM25Okapi: idf = log(N - n + 0.5) - log(n + 0.5); terms whose idf is negative
            (in more than half the passages) get epsilon * average_idf instead, the average being
            over the whole vocabulary before the floor. weight = idf * tf * (k1 + 1) / (tf + K).
 ``plus``   rank_bm25.BM25Plus: idf = log((N + 1) / n), weight = idf * (delta + tf * (k1 + 1) / (K + tf)).
            A passage *without* the term still gets idf * delta from it. ``scores`` returns exactly
-           that dense vector; ``top_k`` only ranks passages that match at least one query term and
+           that dense vector; ``top_k`` ranks only passages that match at least one query term and
            adds the constant sum of idf * delta over the query's terms to their scores, so their
-           scores equal rank-bm25's while non-matching passages (which all share that constant) are
-           left out.
+           scores equal rank-bm25's while the non-matching passages (which all share that constant)
+           are left out.
 ``lucene`` Okapi's tf part with Lucene's idf = log(1 + (N - n + 0.5) / (n + 0.5)), never negative, no floor.
 
 Repeated query terms count once per occurrence (as in rank-bm25); unknown terms are ignored.
+
+Layout (CSR by term): ``offsets[t]:offsets[t+1]`` delimits term t's postings in ``docs`` (int32,
+ascending passage ids), ``tf`` (term frequencies) and ``wq`` (uint16: the BM25 weight quantized
+down, ``floor(weight * qscale)``, with ``qscale`` chosen so the largest weight maps to 8191).
+
+Query (``top_k``), all numpy, no Python loop over postings:
+
+1. *Approximate pass.* The quantized weights of the query terms' postings are scatter-added
+   (``np.add.at``) into a per-thread uint16 accumulator of N entries (2 bytes a passage, so it
+   stays in the CPU cache where a float64 one would not), reset after each query.
+2. *Candidates.* The k-th best approximate score of the rarest term's passages bounds the k-th
+   best overall from below; every passage within the quantization error (one unit per query
+   term occurrence) of the k-th best approximate score is a candidate. That is usually ~k
+   passages, found by a blockwise maximum over the accumulator (or, when the query has few
+   postings, by gathering only the touched entries).
+3. *Exact rescoring.* The candidates' scores are recomputed in float64 from their term
+   frequencies (binary search in each term's postings) with the very formula used at build
+   time, so the returned top-k and scores equal the straightforward reference computation
+   (ties broken by the lower passage index).
+
+Because a quantized weight is never above the real one and less than one unit below it, the
+candidate set provably contains the exact top-k; queries where that bound gives nothing
+(almost no matches, zero or negative weights) fall back to exact scoring of every matching
+passage.
 """
 
 from __future__ import annotations
@@ -27,6 +47,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import uuid
 from array import array
 from collections.abc import Sequence
@@ -39,15 +60,23 @@ __all__ = ["BM25Index", "VARIANTS"]
 VARIANTS = ("okapi", "plus", "lucene")
 
 # Bump when the on-disk layout changes: an index saved by another format is ignored (rebuilt).
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+
+QMAX = 8191  # largest quantized weight: 8 query terms at their maximum still fit in uint16
+_SAMPLE = 4096  # passages of the rarest term used to bound the k-th best score from below
+_BLOCK = 1024  # accumulator block for the blockwise maximum
+_DENSE_RATIO = 24  # scan the whole accumulator when postings * ratio > N, else gather touched entries
+_FILL_RATIO = 32  # reset by fill when postings * ratio > N, else by writing zeros at the postings
+_SMALL = 64  # at most this many postings: score every matching passage exactly
 
 _CURRENT = "CURRENT"
 _HEADER = "header.json"
 _VOCAB = "vocab.json"
-_ARRAYS: dict[str, str] = {  # name -> dtype as stored
+_FIXED_DTYPES: dict[str, str] = {  # name -> dtype as stored ("tf" is u2 or u4, recorded in the header)
     "offsets": "<i8",
     "docs": "<i4",
-    "weights": "<f8",
+    "wq": "<u2",
+    "maxq": "<u2",
     "idf": "<f8",
     "doc_len": "<i4",
 }
@@ -55,7 +84,15 @@ _ARRAYS: dict[str, str] = {  # name -> dtype as stored
 
 def lucene_idf(n_docs: int, df: int | np.ndarray) -> float | np.ndarray:
     """Lucene's idf, log(1 + (N - n + 0.5) / (n + 0.5))."""
-    return np.log1p((n_docs - np.asarray(df, dtype=np.float64) + 0.5) / (np.asarray(df, dtype=np.float64) + 0.5))
+    n = np.asarray(df, dtype=np.float64)
+    return np.log1p((n_docs - n + 0.5) / (n + 0.5))
+
+
+class _Scratch(threading.local):
+    """Per-thread accumulators, so concurrent queries on one index never share state."""
+
+    acc16: np.ndarray | None = None
+    acc32: np.ndarray | None = None
 
 
 class BM25Index:
@@ -69,15 +106,19 @@ class BM25Index:
         vocab: dict[str, int],
         offsets: np.ndarray,
         docs: np.ndarray,
-        weights: np.ndarray,
+        tf: np.ndarray,
+        wq: np.ndarray,
+        maxq: np.ndarray,
         idf: np.ndarray,
         doc_len: np.ndarray,
-        params: dict[str, float | str],
+        params: dict[str, float | str | bool],
     ) -> None:
         self._vocab = vocab
         self._offsets = offsets
         self._docs = docs
-        self._weights = weights
+        self._tf = tf
+        self._wq = wq
+        self._maxq = maxq
         self._idf = idf
         self._doc_len = doc_len
         self.n_docs = int(doc_len.shape[0])
@@ -87,8 +128,17 @@ class BM25Index:
         self.delta = float(params["delta"])
         self.epsilon = float(params["epsilon"])
         self.avgdl = float(params["avgdl"])
-        # Per-term constant every passage gets (BM25+ only): idf * delta.
-        self._base = idf * self.delta if self.variant == "plus" else None
+        self.qscale = float(params["qscale"])
+        # Okapi's epsilon floor can be negative on odd corpora: no bounds then, score exhaustively.
+        self._negative = bool(params["negative"])
+        self._scratch = _Scratch()
+        # Per-term bounds and maxima as Python ints: indexing a list is cheaper than a numpy scalar.
+        self._off = offsets.tolist()
+        self._maxq_list = maxq.tolist()
+        self._padded = -(-self.n_docs // _BLOCK) * _BLOCK
+        # K = k1 * (1 - b + b * dl / avgdl) per passage, as the reference computes it.
+        dl = np.asarray(doc_len, dtype=np.float64)
+        self._norm_all = self.k1 * (1 - self.b + self.b * dl / self.avgdl) if self.n_docs and self.avgdl else dl
 
     # ------------------------------------------------------------------ build
 
@@ -106,8 +156,10 @@ class BM25Index:
         if variant not in VARIANTS:
             raise ValueError(f"unknown BM25 variant {variant!r}; expected one of {VARIANTS}")
         n_docs = len(docs)
+        if n_docs >= 2**31 - 1:
+            raise ValueError("too many passages for int32 passage ids")
 
-        # Term ids in order of first appearance; flat array of every token's id.
+        # Term ids in order of first appearance; one flat array of every token's term id.
         vocab: dict[str, int] = {}
         flat = array("i")
         doc_len = np.empty(n_docs, dtype=np.int64)
@@ -122,47 +174,57 @@ class BM25Index:
         total = len(flat)
         ids = np.frombuffer(flat, dtype=np.int32) if total else np.empty(0, dtype=np.int32)
 
-        # Group tokens by (term, doc): one sort of a combined 64-bit key gives the postings,
-        # per term in ascending doc order, and the run lengths give the term frequencies.
-        doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), doc_len)
-        key = ids.astype(np.int64) * max(n_docs, 1) + doc_of
-        del doc_of, ids, flat
+        # Group tokens by (term, passage): one sort of a combined 64-bit key gives every term's
+        # postings in ascending passage order; run lengths are the term frequencies.
+        width = max(n_docs, 1)
+        key = ids.astype(np.int64)
+        del ids, flat
+        key *= width
+        key += np.repeat(np.arange(n_docs, dtype=np.int64), doc_len)
         key.sort()
         if total:
             starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
         else:
             starts = np.empty(0, dtype=np.int64)
-        tf = np.diff(np.append(starts, total)).astype(np.float64)
+        tf_counts = np.diff(np.append(starts, total))
         key = key[starts]
         del starts
-        post_term = (key // max(n_docs, 1)).astype(np.int32)
-        post_doc = (key % max(n_docs, 1)).astype(np.int32)
+        post_term = (key // width).astype(np.int32)
+        post_doc = (key % width).astype(np.int32)
         del key
         df = np.bincount(post_term, minlength=n_terms).astype(np.int64)
         offsets = np.zeros(n_terms + 1, dtype=np.int64)
         np.cumsum(df, out=offsets[1:])
+        tf_dtype = np.uint16 if (tf_counts.shape[0] == 0 or tf_counts.max() <= np.iinfo(np.uint16).max) else np.uint32
+        tf = tf_counts.astype(tf_dtype)
+        del tf_counts
 
         avgdl = float(total / n_docs) if n_docs else 0.0
         idf = cls._idf_for(variant, n_docs, df, epsilon)
+        params: dict[str, float | str | bool] = {
+            "variant": variant, "k1": float(k1), "b": float(b), "delta": float(delta),
+            "epsilon": float(epsilon), "avgdl": avgdl, "qscale": 0.0, "negative": bool((idf < 0).any()),
+        }
+        index = cls(vocab=vocab, offsets=offsets, docs=post_doc, tf=tf, wq=np.zeros(0, np.uint16),
+                    maxq=np.zeros(n_terms, np.uint16), idf=idf, doc_len=doc_len.astype(np.int32), params=params)
 
-        # Precomputed weights, with the reference's operation order.
-        if len(post_doc):
-            dl = doc_len[post_doc].astype(np.float64)
-            norm = k1 * (1 - b + b * dl / avgdl)
-            del dl
-            term_idf = idf[post_term]
-            if variant == "plus":
-                # Stored weight = the excess over what a non-matching passage gets (idf * delta).
-                weights = term_idf * (delta + (tf * (k1 + 1)) / (norm + tf)) - term_idf * delta
-            else:
-                weights = term_idf * (tf * (k1 + 1) / (tf + norm))
-            del norm, term_idf
+        # Exact weights (the same function rescoring uses), then their quantization.
+        if post_doc.shape[0]:
+            weights = index._weights(idf[post_term], tf, index._norm(post_doc))
+            del post_term
+            wmax = float(weights.max())
+            qscale = QMAX / wmax if wmax > 0 else 0.0
+            weights *= qscale
+            np.floor(weights, out=weights)
+            np.clip(weights, 0, QMAX, out=weights)
+            wq = weights.astype(np.uint16)
+            del weights
+            maxq = np.maximum.reduceat(wq, offsets[:-1]).astype(np.uint16)
         else:
-            weights = np.empty(0, dtype=np.float64)
-        params = {"variant": variant, "k1": float(k1), "b": float(b), "delta": float(delta),
-                  "epsilon": float(epsilon), "avgdl": avgdl}
-        return cls(vocab=vocab, offsets=offsets, docs=post_doc, weights=weights.astype(np.float64, copy=False),
-                   idf=idf, doc_len=doc_len.astype(np.int32), params=params)
+            qscale, wq, maxq = 0.0, np.zeros(0, np.uint16), np.zeros(n_terms, np.uint16)
+        index._wq, index._maxq, index.qscale = wq, maxq, qscale
+        index._maxq_list = maxq.tolist()
+        return index
 
     @staticmethod
     def _idf_for(variant: str, n_docs: int, df: np.ndarray, epsilon: float) -> np.ndarray:
@@ -171,18 +233,35 @@ class BM25Index:
             return lucene_idf(n_docs, n)
         if variant == "plus":
             return np.log((n_docs + 1) / n) if len(n) else n
-        # okapi
-        idf = np.log(n_docs - n + 0.5) - np.log(n + 0.5)
+        idf = np.log(n_docs - n + 0.5) - np.log(n + 0.5)  # okapi
         if len(idf):
             average_idf = float(idf.sum()) / len(idf)
             idf = np.where(idf < 0, epsilon * average_idf, idf)
         return idf
+
+    def _norm(self, docs: np.ndarray) -> np.ndarray:
+        """K = k1 * (1 - b + b * dl / avgdl) for these passages (float64)."""
+        return self._norm_all.take(docs)
+
+    def _weights(self, idf: np.ndarray | float, tf: np.ndarray, norm: np.ndarray) -> np.ndarray:
+        """Exact BM25 weights, with the reference's operation order. For BM25+ the part above idf * delta.
+
+        ``tf`` may be an integer array: numpy computes ``tf * (k1 + 1)`` and ``tf + norm`` in float64.
+        """
+        k1 = self.k1
+        if self.variant == "plus":
+            return idf * (self.delta + (tf * (k1 + 1)) / (norm + tf)) - idf * self.delta
+        return idf * (tf * (k1 + 1) / (tf + norm))
 
     # ------------------------------------------------------------------ term statistics
 
     @property
     def vocabulary_size(self) -> int:
         return len(self._vocab)
+
+    @property
+    def n_postings(self) -> int:
+        return int(self._docs.shape[0])
 
     def df(self, term: str) -> int:
         """Number of passages containing ``term`` (0 if unknown)."""
@@ -210,46 +289,146 @@ class BM25Index:
                 counts[t] = counts.get(t, 0) + 1
         return list(counts), list(counts.values())
 
+    def _plus_constant(self, terms: list[int], counts: list[int]) -> float:
+        return float(sum(c * self._idf[t] * self.delta for t, c in zip(terms, counts)))
+
     def scores(self, query: Sequence[str]) -> np.ndarray:
         """Dense float64 scores of every passage (rank-bm25's ``get_scores``)."""
         out = np.zeros(self.n_docs, dtype=np.float64)
         terms, counts = self._query_terms(query)
         for t, c in zip(terms, counts):
             lo, hi = int(self._offsets[t]), int(self._offsets[t + 1])
-            out[self._docs[lo:hi]] += c * self._weights[lo:hi]
-            if self._base is not None:
-                out += c * self._base[t]
+            d = self._docs[lo:hi]
+            out[d] += c * self._weights(self._idf[t], self._tf[lo:hi], self._norm(d))
+        if self.variant == "plus" and terms:
+            out += self._plus_constant(terms, counts)
         return out
 
     def top_k(self, query: Sequence[str], k: int = 10) -> list[tuple[int, float]]:
         """The ``k`` best (passage index, score) pairs, best first, among passages matching a query term.
 
-        Ties are broken by the lower passage index.
+        Ties are broken by the lower passage index. Scores are exact (float64, as the reference).
         """
         if k <= 0 or self.n_docs == 0:
             return []
         terms, counts = self._query_terms(query)
         if not terms:
             return []
-        parts = []
-        for t in terms:
-            lo, hi = int(self._offsets[t]), int(self._offsets[t + 1])
-            parts.append(self._docs[lo:hi])
-        acc = np.zeros(self.n_docs, dtype=np.float64)
-        for t, c in zip(terms, counts):
-            lo, hi = int(self._offsets[t]), int(self._offsets[t + 1])
-            acc[self._docs[lo:hi]] += c * self._weights[lo:hi]
-        cand = np.unique(np.concatenate(parts)) if len(parts) > 1 else np.asarray(parts[0])
-        return self._finish(cand, acc[cand], k, terms, counts)
+        off = self._off
+        spans = [(off[t], off[t + 1]) for t in terms]
+        dfs = [hi - lo for lo, hi in spans]
+        postings = sum(dfs)
+        if self._negative or postings <= max(_SMALL, k):
+            cand = None
+        elif len(terms) == 1:
+            cand = self._single_term_candidates(spans[0], k)
+        else:
+            cand = self._approximate_candidates(terms, counts, spans, dfs, postings, k)
+        if cand is None:
+            docs = self._docs
+            parts = [docs[lo:hi] for lo, hi in spans]
+            cand = np.unique(np.concatenate(parts)) if len(parts) > 1 else np.asarray(parts[0])
+        sc = self._exact(cand, terms, counts, spans)
+        top, sc = _select_top(cand, sc, k)
+        if self.variant == "plus":
+            sc = sc + self._plus_constant(terms, counts)
+        return list(zip(top.tolist(), sc.tolist()))
 
-    def _finish(self, cand: np.ndarray, sc: np.ndarray, k: int, terms: list[int], counts: list[int]
-                ) -> list[tuple[int, float]]:
-        """Select the top ``k`` of candidates (``cand`` ascending) with index tie-break; add BM25+'s constant."""
-        docs, sc = _select_top(cand, sc, k)
-        if self._base is not None:
-            const = float(sum(c * self._base[t] for t, c in zip(terms, counts)))
-            sc = sc + const
-        return list(zip(docs.tolist(), sc.tolist()))
+    def _single_term_candidates(self, span: tuple[int, int], k: int) -> np.ndarray | None:
+        lo, hi = span
+        if hi - lo <= k:
+            return None
+        wq = self._wq[lo:hi]
+        kth = int(np.partition(wq, hi - lo - k)[hi - lo - k])
+        if kth <= 1:
+            return None
+        return self._docs[lo:hi][np.flatnonzero(wq >= kth - 1)]
+
+    def _approximate_candidates(self, terms: list[int], counts: list[int], spans: list[tuple[int, int]],
+                                dfs: list[int], postings: int, k: int) -> np.ndarray | None:
+        """Passages that may be in the top k, from the quantized weights (None: use every match)."""
+        docs, wq = self._docs, self._wq
+        # The sample: passages of the rarest term with at least k of them; the k-th best of their
+        # approximate scores bounds the k-th best overall from below.
+        best = -1
+        for j, d in enumerate(dfs):
+            if d >= k and (best < 0 or d < dfs[best]):
+                best = j
+        if best < 0:
+            return None
+        occurrences = sum(counts)
+        maxq = self._maxq_list
+        peak = 0
+        for t, c in zip(terms, counts):
+            peak += c * maxq[t]
+        scratch = self._scratch
+        if peak <= 65535:
+            acc = scratch.acc16
+            if acc is None:
+                acc = scratch.acc16 = np.zeros(self._padded, dtype=np.uint16)
+            kind = np.uint16
+        else:  # many repeated heavy terms: a wider accumulator
+            acc = scratch.acc32
+            if acc is None:
+                acc = scratch.acc32 = np.zeros(self._padded, dtype=np.uint32)
+            kind = np.uint32
+        try:
+            for (lo, hi), c in zip(spans, counts):
+                w = wq[lo:hi]
+                if kind is not np.uint16:
+                    w = w.astype(kind)
+                if c != 1:
+                    w = w * kind(c)
+                np.add.at(acc, docs[lo:hi], w)
+            lo, hi = spans[best]
+            sample = acc.take(docs[lo : min(hi, lo + max(_SAMPLE, k))])
+            floor = int(np.partition(sample, sample.shape[0] - k)[sample.shape[0] - k]) - occurrences - 1
+            if floor <= 0:
+                return None
+            cand = self._at_least(acc, floor, spans, postings)
+            values = acc.take(cand)
+            kth = int(np.partition(values, values.shape[0] - k)[values.shape[0] - k])
+            limit = kth - occurrences - 1
+            if limit <= 0:
+                return None
+            return cand[values >= limit].astype(np.int32, copy=False)
+        finally:
+            if postings * _FILL_RATIO > self.n_docs:
+                acc.fill(0)
+            else:
+                for lo, hi in spans:
+                    acc.put(docs[lo:hi], 0)
+
+    def _at_least(self, acc: np.ndarray, floor: int, spans: list[tuple[int, int]], n_postings: int) -> np.ndarray:
+        """Ascending passages with acc >= floor > 0 (all among ``spans``' postings)."""
+        if n_postings * _DENSE_RATIO > self.n_docs:
+            return _dense_at_least(acc, floor)
+        docs = self._docs
+        cat = np.concatenate([docs[lo:hi] for lo, hi in spans]) if len(spans) > 1 else docs[spans[0][0] : spans[0][1]]
+        return np.unique(cat[acc.take(cat) >= floor])
+
+    def _exact(self, cand: np.ndarray, terms: list[int], counts: list[int], spans: list[tuple[int, int]]) -> np.ndarray:
+        """Exact float64 scores of the candidate passages (ascending ids), summed in query-term order."""
+        docs = self._docs
+        cand = np.asarray(cand, dtype=np.int32)
+        n_cand = cand.shape[0]
+        if not n_cand:
+            return np.zeros(0, dtype=np.float64)
+        # Position of each candidate in each term's postings (binary search), as global positions.
+        pos = np.empty((len(terms), n_cand), dtype=np.int64)
+        for j, (lo, hi) in enumerate(spans):
+            pos[j] = docs[lo:hi].searchsorted(cand)
+        bounds = np.array(spans, dtype=np.int64)
+        pos += bounds[:, :1]
+        np.minimum(pos, bounds[:, 1:] - 1, out=pos)
+        tf = self._tf.take(pos)
+        tf[docs.take(pos) != cand] = 0
+        w = self._weights(self._idf[terms].reshape(-1, 1), tf, self._norm_all.take(cand))
+        if self.k1 == 0:  # tf / (tf + 0): 0/0 where the term is absent
+            w[tf == 0] = 0.0
+        if len(counts) != sum(counts):  # a repeated query term
+            w *= np.asarray(counts, dtype=np.float64).reshape(-1, 1)
+        return w.sum(axis=0)
 
     # ------------------------------------------------------------------ persistence
 
@@ -266,10 +445,10 @@ class BM25Index:
         tmp = directory / f".tmp-{name}"
         tmp.mkdir()
         try:
-            arrays = {"offsets": self._offsets, "docs": self._docs, "weights": self._weights,
-                      "idf": self._idf, "doc_len": self._doc_len}
+            dtypes = dict(_FIXED_DTYPES, tf="<u2" if self._tf.dtype == np.uint16 else "<u4")
+            arrays = self._arrays()
             sizes = {}
-            for key, dtype in _ARRAYS.items():
+            for key, dtype in dtypes.items():
                 path = tmp / f"{key}.npy"
                 with open(path, "wb") as fh:
                     np.save(fh, np.ascontiguousarray(arrays[key], dtype=dtype), allow_pickle=False)
@@ -285,9 +464,11 @@ class BM25Index:
                 "fingerprint": fingerprint,
                 "n_docs": self.n_docs,
                 "n_terms": len(self._vocab),
-                "n_postings": int(self._docs.shape[0]),
+                "n_postings": self.n_postings,
                 "params": {"variant": self.variant, "k1": self.k1, "b": self.b, "delta": self.delta,
-                           "epsilon": self.epsilon, "avgdl": self.avgdl},
+                           "epsilon": self.epsilon, "avgdl": self.avgdl, "qscale": self.qscale,
+                           "negative": self._negative},
+                "dtypes": dtypes,
                 "sizes": sizes,
                 "vocab_bytes": (tmp / _VOCAB).stat().st_size,
             }
@@ -304,14 +485,22 @@ class BM25Index:
         # Old generations and leftovers of crashed saves. A reader that already mapped old files
         # keeps them readable (POSIX unlink semantics).
         for entry in directory.iterdir():
-            if entry.name != name and (entry.name.startswith("index-") or entry.name.startswith(".tmp-index-")):
-                shutil.rmtree(entry, ignore_errors=True)
+            if entry.name != name and (entry.name.startswith("index-") or entry.name.startswith(".tmp-index-")
+                                       or entry.name.startswith(f".{_CURRENT}.")):
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {"offsets": self._offsets, "docs": self._docs, "tf": self._tf, "wq": self._wq, "maxq": self._maxq,
+                "idf": self._idf, "doc_len": self._doc_len}
 
     @classmethod
     def load(cls, directory: Path, fingerprint: str) -> BM25Index | None:
         """The index saved in ``directory`` if its fingerprint is ``fingerprint``, else None.
 
-        Arrays are memory-mapped read-only. Never raises on a missing, stale or damaged index.
+        Postings are memory-mapped read-only. Never raises on a missing, stale or damaged index.
         """
         try:
             return cls._load(Path(directory), fingerprint)
@@ -324,7 +513,7 @@ class BM25Index:
         if not current.is_file():
             return None
         name = current.read_text(encoding="utf-8").strip()
-        if not name.startswith("index-") or "/" in name or "\\" in name:
+        if not name.startswith("index-") or "/" in name or "\\" in name or name in (".", ".."):
             return None
         sub = directory / name
         header = json.loads((sub / _HEADER).read_text(encoding="utf-8"))
@@ -335,25 +524,28 @@ class BM25Index:
         params = header["params"]
         if params.get("variant") not in VARIANTS:
             return None
+        dtypes = header["dtypes"]
+        if dtypes.get("tf") not in ("<u2", "<u4") or any(dtypes.get(k) != v for k, v in _FIXED_DTYPES.items()):
+            return None
         n_docs, n_terms, n_post = int(header["n_docs"]), int(header["n_terms"]), int(header["n_postings"])
+        expected = {"offsets": n_terms + 1, "docs": n_post, "tf": n_post, "wq": n_post, "maxq": n_terms,
+                    "idf": n_terms, "doc_len": n_docs}
         arrays: dict[str, np.ndarray] = {}
-        for key, dtype in _ARRAYS.items():
+        for key, length in expected.items():
             path = sub / f"{key}.npy"
             if path.stat().st_size != int(header["sizes"][key]):
                 return None
-            arr = np.load(path, mmap_mode="r", allow_pickle=False)
-            if arr.dtype != np.dtype(dtype) or arr.ndim != 1:
+            mapped = np.load(path, mmap_mode="r", allow_pickle=False)
+            if mapped.dtype != np.dtype(dtypes[key]) or mapped.shape != (length,):
                 return None
-            arrays[key] = arr
-        expected = {"offsets": n_terms + 1, "docs": n_post, "weights": n_post, "idf": n_terms, "doc_len": n_docs}
-        for key, length in expected.items():
-            if arrays[key].shape[0] != length:
-                return None
-        offsets = np.asarray(arrays["offsets"])
+            arrays[key] = np.asarray(mapped)  # a plain ndarray view of the map: no memmap overhead per slice
+        offsets = np.array(arrays["offsets"])
         if offsets[0] != 0 or offsets[-1] != n_post or (n_terms and np.any(np.diff(offsets) <= 0)):
             return None
         docs = arrays["docs"]
         if n_post and (int(docs.min()) < 0 or int(docs.max()) >= n_docs):
+            return None
+        if n_docs and int(arrays["doc_len"].min()) < 0:
             return None
         if (sub / _VOCAB).stat().st_size != int(header["vocab_bytes"]):
             return None
@@ -363,20 +555,31 @@ class BM25Index:
         vocab = dict(zip(terms, range(n_terms)))
         if len(vocab) != n_terms:
             return None
-        return cls(vocab=vocab, offsets=offsets, docs=docs, weights=arrays["weights"], idf=np.asarray(arrays["idf"]),
-                   doc_len=arrays["doc_len"], params=params)
+        return cls(vocab=vocab, offsets=offsets, docs=docs, tf=arrays["tf"], wq=arrays["wq"],
+                   maxq=np.array(arrays["maxq"]), idf=np.array(arrays["idf"]), doc_len=arrays["doc_len"],
+                   params=params)
+
+
+def _dense_at_least(acc: np.ndarray, floor: int) -> np.ndarray:
+    """Ascending indices i with acc[i] >= floor: a blockwise maximum, then only the blocks that reach it."""
+    if acc.shape[0] <= 16 * _BLOCK:
+        return np.flatnonzero(acc >= floor)
+    blocks = acc.reshape(-1, _BLOCK)
+    hit = np.flatnonzero(blocks.max(axis=1) >= floor)
+    inside = np.flatnonzero(blocks[hit] >= floor)
+    return hit[inside // _BLOCK] * _BLOCK + inside % _BLOCK
 
 
 def _select_top(cand: np.ndarray, sc: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` best of (cand, sc) by score desc, then index asc. ``cand`` must be ascending."""
     n = sc.shape[0]
-    if n > k:
+    if n > max(4 * k, 64):
         kth = np.partition(sc, n - k)[n - k]
         above = np.flatnonzero(sc > kth)
         tied = np.flatnonzero(sc == kth)[: k - above.shape[0]]
         keep = np.concatenate((above, tied))
         cand, sc = cand[keep], sc[keep]
-    order = np.lexsort((cand, -sc))
+    order = np.lexsort((cand, -sc))[:k]
     return cand[order], sc[order]
 
 
@@ -398,4 +601,3 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
-

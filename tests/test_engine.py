@@ -46,7 +46,9 @@ def reference_scores(docs, query, *, variant, k1=1.5, b=0.75, delta=1.0, epsilon
             if q not in idf:
                 continue
             tf = d.count(q)
-            if variant == "plus":
+            if tf == 0:  # rank-bm25 gives 0 here too, except 0/0 = NaN for an empty passage when b = 1
+                s += idf[q] * delta if variant == "plus" else 0.0
+            elif variant == "plus":
                 s += idf[q] * (delta + tf * (k1 + 1) / (norm + tf))
             else:
                 s += idf[q] * tf * (k1 + 1) / (tf + norm)
@@ -238,7 +240,7 @@ def test_load_never_raises_on_damage(tmp_path: Path, damage):
     elif damage == "bad_pointer":
         (tmp_path / "CURRENT").write_text("../../etc")
     elif damage == "wrong_dtype":
-        np.save(sub / "weights.npy", np.zeros(3, dtype=np.float32))
+        np.save(sub / "wq.npy", np.zeros(3, dtype=np.float32))
     elif damage == "short_vocab":
         header = json.loads((sub / "header.json").read_text())
         (sub / "vocab.json").write_text(json.dumps(["a"]))
@@ -271,3 +273,109 @@ def test_crashed_save_leaves_old_index(tmp_path: Path, monkeypatch):
     loaded = BM25Index.load(tmp_path, "old")
     assert loaded is not None and loaded.top_k(["v7"]) == old.top_k(["v7"])
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+
+
+# ---------------------------------------------------------------------------- fast paths
+
+
+def _zipf_corpus(n_docs, seed, vocab_size=2000, max_len=60, dup_every=0, n_queries=60):
+    rng = np.random.default_rng(seed)
+    vocab = [f"z{i}" for i in range(vocab_size)]
+    p = 1.0 / np.arange(1, vocab_size + 1) ** 1.05
+    p /= p.sum()
+    docs = [list(rng.choice(vocab, size=int(rng.integers(0, max_len)), p=p)) for _ in range(n_docs)]
+    if dup_every:  # exact duplicates make exact score ties
+        for i in range(dup_every, n_docs, dup_every):
+            docs[i] = list(docs[i - dup_every])
+    queries = [list(rng.choice(vocab, size=int(rng.integers(1, 9)), p=p)) for _ in range(n_queries)]
+    queries += [["z0", "z1"], ["z0"], ["z5", "z5", "z5"], ["z1999", "z0", "nope"], ["z3"] * 12]
+    return docs, queries
+
+
+def _check_against_dense(idx, queries, ks=(1, 10, 37)):
+    """top_k (fast paths) against the dense exact scores of the same index, ties by index."""
+    for q in queries:
+        dense = idx.scores(q)
+        known = [t for t in q if idx.df(t)]
+        if not known:
+            assert idx.top_k(q) == []
+            continue
+        matching = sorted({d for t in known for d in _docs_with(idx, t)})
+        for k in ks:
+            want = sorted(matching, key=lambda i: (-dense[i], i))[:k]
+            got = idx.top_k(q, k)
+            assert [d for d, _ in got] == want, (q, k)
+            for d, s in got:
+                assert abs(s - dense[d]) <= 1e-9 * max(1.0, abs(dense[d]))
+
+
+def _docs_with(idx, term):
+    t = idx._vocab[term]
+    return idx._docs[idx._offsets[t] : idx._offsets[t + 1]].tolist()
+
+
+@pytest.mark.parametrize(
+    ("variant", "mode"),
+    [("lucene", m) for m in ("default", "dense", "gather", "no-small")]
+    + [("okapi", "default"), ("okapi", "gather"), ("plus", "default"), ("plus", "dense")],
+)
+def test_fast_paths_equal_dense_exact(monkeypatch, variant, mode):
+    import bot.engine as engine
+
+    if mode == "dense":
+        monkeypatch.setattr(engine, "_DENSE_RATIO", 10**9)
+        monkeypatch.setattr(engine, "_FILL_RATIO", 10**9)
+        monkeypatch.setattr(engine, "_SMALL", 0)
+    elif mode == "gather":
+        monkeypatch.setattr(engine, "_DENSE_RATIO", 0)
+        monkeypatch.setattr(engine, "_FILL_RATIO", 0)
+        monkeypatch.setattr(engine, "_SMALL", 0)
+    elif mode == "no-small":
+        monkeypatch.setattr(engine, "_SMALL", 0)
+        monkeypatch.setattr(engine, "_SAMPLE", 16)
+    docs, queries = _zipf_corpus(700, seed=11, dup_every=7)
+    idx = BM25Index.build(docs, variant=variant, k1=1.2, b=0.75)
+    _check_against_dense(idx, queries)
+
+
+def test_fast_path_equals_reference_and_rank_bm25():
+    docs, queries = _zipf_corpus(800, seed=5, dup_every=5)
+    ours = BM25Index.build(docs, variant="okapi")
+    theirs = rank_bm25.BM25Okapi(docs)
+    for q in queries[:60]:
+        want = theirs.get_scores(q)
+        got = ours.top_k(q, 10)
+        matching = [i for i, d in enumerate(docs) if any(t in d for t in q)]
+        assert [d for d, _ in got] == sorted(matching, key=lambda i: (-want[i], i))[:10]
+        for d, s in got:
+            assert abs(s - want[d]) < 1e-6
+
+
+def test_uint32_accumulator_for_heavy_queries():
+    docs, _ = _zipf_corpus(600, seed=3)
+    idx = BM25Index.build(docs)
+    heavy = max(idx._vocab, key=lambda t: int(idx._maxq[idx._vocab[t]]))
+    q = [heavy] * 9 + ["z0", "z1", "z2"] * 3  # peak quantized score > 65535
+    assert sum(int(idx._maxq[idx._vocab[t]]) for t in q) > 65535
+    _check_against_dense(idx, [q])
+
+
+def test_threads_do_not_share_scratch():
+    import concurrent.futures
+
+    docs, queries = _zipf_corpus(1200, seed=8)
+    idx = BM25Index.build(docs)
+    want = [idx.top_k(q) for q in queries]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            assert list(pool.map(idx.top_k, queries)) == want
+
+
+def test_loaded_index_uses_fast_paths(tmp_path: Path):
+    docs, queries = _zipf_corpus(1000, seed=9)
+    idx = BM25Index.build(docs, variant="plus")
+    idx.save(tmp_path, "fp")
+    back = BM25Index.load(tmp_path, "fp")
+    assert back is not None
+    for q in queries:
+        assert back.top_k(q, 10) == idx.top_k(q, 10)
