@@ -18,28 +18,30 @@ tokens, avgdl = mean dl, K = k1 * (1 - b + b * dl / avgdl)):
 Repeated query terms count once per occurrence (as in rank-bm25); unknown terms are ignored.
 
 Layout (CSR by term): ``offsets[t]:offsets[t+1]`` delimits term t's postings in ``docs`` (int32,
-ascending passage ids), ``tf`` (term frequencies) and ``wq`` (uint16: the BM25 weight quantized
-down, ``floor(weight * qscale)``, with ``qscale`` chosen so the largest weight maps to 8191).
+ascending passage ids), ``weights`` (float64: the exact BM25 weight of the term in the passage,
+precomputed at build time with the reference's formula and operation order) and ``wq`` (uint16:
+the weight quantized down, ``floor(weight * qscale)``, with ``qscale`` mapping the largest weight
+to 8191).
 
 Query (``top_k``), all numpy, no Python loop over postings:
 
-1. *Approximate pass.* The quantized weights of the query terms' postings are scatter-added
-   (``np.add.at``) into a per-thread uint16 accumulator of N entries (2 bytes a passage, so it
-   stays in the CPU cache where a float64 one would not), reset after each query.
-2. *Candidates.* The k-th best approximate score of the rarest term's passages bounds the k-th
-   best overall from below; every passage within the quantization error (one unit per query
-   term occurrence) of the k-th best approximate score is a candidate. That is usually ~k
-   passages, found by a blockwise maximum over the accumulator (or, when the query has few
-   postings, by gathering only the touched entries).
-3. *Exact rescoring.* The candidates' scores are recomputed in float64 from their term
-   frequencies (binary search in each term's postings) with the very formula used at build
-   time, so the returned top-k and scores equal the straightforward reference computation
-   (ties broken by the lower passage index).
+* Small corpora (N <= 32,768 passages): the exact float64 weights of the query terms' postings
+  are scatter-added (``np.add.at``) into a per-thread float64 accumulator (at most 256 KB: it
+  stays in the CPU cache); the k-th best score among the rarest term's passages bounds the k-th
+  best from below, and only passages at or above it are ranked.
+* Large corpora: the same with the uint16 quantized weights (2 bytes a passage, so a million
+  passages still fit in the cache where float64 would not, and there is less memory to stream),
+  then *exact rescoring*: every passage within the quantization error (one unit per query-term
+  occurrence) of the k-th best approximate score is a candidate (usually ~k of them, found by a
+  blockwise maximum over the accumulator, or by gathering only the touched entries when the
+  query has few postings), and the candidates' exact scores are summed from ``weights`` found by
+  binary search in each term's postings. A quantized weight is never above the real one and less
+  than one unit below it, so the candidates provably contain the exact top k.
 
-Because a quantized weight is never above the real one and less than one unit below it, the
-candidate set provably contains the exact top-k; queries where that bound gives nothing
-(almost no matches, zero or negative weights) fall back to exact scoring of every matching
-passage.
+Either way the returned top-k and scores equal the straightforward reference computation (ties
+broken by the lower passage index). Queries where the bound gives nothing (almost no matches,
+zero weights) or where weights can be negative (Okapi's floor on odd corpora) fall back to exact
+scoring of every matching passage.
 """
 
 from __future__ import annotations
@@ -60,9 +62,10 @@ __all__ = ["BM25Index", "VARIANTS"]
 VARIANTS = ("okapi", "plus", "lucene")
 
 # Bump when the on-disk layout changes: an index saved by another format is ignored (rebuilt).
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 QMAX = 8191  # largest quantized weight: 8 query terms at their maximum still fit in uint16
+_EXACT_MAX_DOCS = 32_768  # up to this many passages, accumulate exact float64 weights directly
 _SAMPLE = 4096  # passages of the rarest term used to bound the k-th best score from below
 _BLOCK = 1024  # accumulator block for the blockwise maximum
 _DENSE_RATIO = 24  # scan the whole accumulator when postings * ratio > N, else gather touched entries
@@ -72,9 +75,10 @@ _SMALL = 64  # at most this many postings: score every matching passage exactly
 _CURRENT = "CURRENT"
 _HEADER = "header.json"
 _VOCAB = "vocab.json"
-_FIXED_DTYPES: dict[str, str] = {  # name -> dtype as stored ("tf" is u2 or u4, recorded in the header)
+_DTYPES: dict[str, str] = {  # name -> dtype as stored
     "offsets": "<i8",
     "docs": "<i4",
+    "weights": "<f8",
     "wq": "<u2",
     "maxq": "<u2",
     "idf": "<f8",
@@ -93,6 +97,7 @@ class _Scratch(threading.local):
 
     acc16: np.ndarray | None = None
     acc32: np.ndarray | None = None
+    acc64: np.ndarray | None = None
 
 
 class BM25Index:
@@ -106,7 +111,7 @@ class BM25Index:
         vocab: dict[str, int],
         offsets: np.ndarray,
         docs: np.ndarray,
-        tf: np.ndarray,
+        weights: np.ndarray,
         wq: np.ndarray,
         maxq: np.ndarray,
         idf: np.ndarray,
@@ -116,7 +121,7 @@ class BM25Index:
         self._vocab = vocab
         self._offsets = offsets
         self._docs = docs
-        self._tf = tf
+        self._w = weights
         self._wq = wq
         self._maxq = maxq
         self._idf = idf
@@ -195,8 +200,7 @@ class BM25Index:
         df = np.bincount(post_term, minlength=n_terms).astype(np.int64)
         offsets = np.zeros(n_terms + 1, dtype=np.int64)
         np.cumsum(df, out=offsets[1:])
-        tf_dtype = np.uint16 if (tf_counts.shape[0] == 0 or tf_counts.max() <= np.iinfo(np.uint16).max) else np.uint32
-        tf = tf_counts.astype(tf_dtype)
+        tf = tf_counts.astype(np.float64)
         del tf_counts
 
         avgdl = float(total / n_docs) if n_docs else 0.0
@@ -205,24 +209,24 @@ class BM25Index:
             "variant": variant, "k1": float(k1), "b": float(b), "delta": float(delta),
             "epsilon": float(epsilon), "avgdl": avgdl, "qscale": 0.0, "negative": bool((idf < 0).any()),
         }
-        index = cls(vocab=vocab, offsets=offsets, docs=post_doc, tf=tf, wq=np.zeros(0, np.uint16),
+        index = cls(vocab=vocab, offsets=offsets, docs=post_doc, weights=np.zeros(0), wq=np.zeros(0, np.uint16),
                     maxq=np.zeros(n_terms, np.uint16), idf=idf, doc_len=doc_len.astype(np.int32), params=params)
 
-        # Exact weights (the same function rescoring uses), then their quantization.
+        # Exact weights, with the reference's operation order; then their quantization.
         if post_doc.shape[0]:
-            weights = index._weights(idf[post_term], tf, index._norm(post_doc))
-            del post_term
+            weights = index._weights(idf[post_term], tf, index._norm_all.take(post_doc))
+            del post_term, tf
             wmax = float(weights.max())
             qscale = QMAX / wmax if wmax > 0 else 0.0
-            weights *= qscale
-            np.floor(weights, out=weights)
-            np.clip(weights, 0, QMAX, out=weights)
-            wq = weights.astype(np.uint16)
-            del weights
+            scaled = weights * qscale
+            np.floor(scaled, out=scaled)
+            np.clip(scaled, 0, QMAX, out=scaled)
+            wq = scaled.astype(np.uint16)
+            del scaled
             maxq = np.maximum.reduceat(wq, offsets[:-1]).astype(np.uint16)
         else:
-            qscale, wq, maxq = 0.0, np.zeros(0, np.uint16), np.zeros(n_terms, np.uint16)
-        index._wq, index._maxq, index.qscale = wq, maxq, qscale
+            weights, qscale, wq, maxq = np.zeros(0), 0.0, np.zeros(0, np.uint16), np.zeros(n_terms, np.uint16)
+        index._w, index._wq, index._maxq, index.qscale = weights, wq, maxq, qscale
         index._maxq_list = maxq.tolist()
         return index
 
@@ -239,15 +243,8 @@ class BM25Index:
             idf = np.where(idf < 0, epsilon * average_idf, idf)
         return idf
 
-    def _norm(self, docs: np.ndarray) -> np.ndarray:
-        """K = k1 * (1 - b + b * dl / avgdl) for these passages (float64)."""
-        return self._norm_all.take(docs)
-
-    def _weights(self, idf: np.ndarray | float, tf: np.ndarray, norm: np.ndarray) -> np.ndarray:
-        """Exact BM25 weights, with the reference's operation order. For BM25+ the part above idf * delta.
-
-        ``tf`` may be an integer array: numpy computes ``tf * (k1 + 1)`` and ``tf + norm`` in float64.
-        """
+    def _weights(self, idf: np.ndarray, tf: np.ndarray, norm: np.ndarray) -> np.ndarray:
+        """Exact BM25 weights, with the reference's operation order. For BM25+ the part above idf * delta."""
         k1 = self.k1
         if self.variant == "plus":
             return idf * (self.delta + (tf * (k1 + 1)) / (norm + tf)) - idf * self.delta
@@ -298,8 +295,7 @@ class BM25Index:
         terms, counts = self._query_terms(query)
         for t, c in zip(terms, counts):
             lo, hi = int(self._offsets[t]), int(self._offsets[t + 1])
-            d = self._docs[lo:hi]
-            out[d] += c * self._weights(self._idf[t], self._tf[lo:hi], self._norm(d))
+            out[self._docs[lo:hi]] += c * self._w[lo:hi]
         if self.variant == "plus" and terms:
             out += self._plus_constant(terms, counts)
         return out
@@ -322,6 +318,15 @@ class BM25Index:
             cand = None
         elif len(terms) == 1:
             cand = self._single_term_candidates(spans[0], k)
+        elif self.n_docs <= _EXACT_MAX_DOCS:
+            found = self._exact_dense(counts, spans, dfs, postings, k)
+            if found is not None:
+                cand, sc = found
+                top, sc = _select_top(cand, sc, k)
+                if self.variant == "plus":
+                    sc = sc + self._plus_constant(terms, counts)
+                return list(zip(top.tolist(), sc.tolist()))
+            cand = None
         else:
             cand = self._approximate_candidates(terms, counts, spans, dfs, postings, k)
         if cand is None:
@@ -344,16 +349,41 @@ class BM25Index:
             return None
         return self._docs[lo:hi][np.flatnonzero(wq >= kth - 1)]
 
+    def _exact_dense(self, counts: list[int], spans: list[tuple[int, int]], dfs: list[int], postings: int,
+                     k: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(passages, exact scores) that contain the top k, for a small corpus (None: use every match)."""
+        best = _rarest_at_least(dfs, k)
+        if best < 0:
+            return None
+        docs, weights = self._docs, self._w
+        scratch = self._scratch
+        acc = scratch.acc64
+        if acc is None:
+            acc = scratch.acc64 = np.zeros(self._padded, dtype=np.float64)
+        try:
+            for (lo, hi), c in zip(spans, counts):
+                np.add.at(acc, docs[lo:hi], weights[lo:hi] if c == 1 else weights[lo:hi] * c)
+            lo, hi = spans[best]
+            sample = acc.take(docs[lo : min(hi, lo + max(_SAMPLE, k))])
+            floor = float(np.partition(sample, sample.shape[0] - k)[sample.shape[0] - k])
+            if not floor > 0:
+                return None
+            cand = self._at_least(acc, floor, spans, postings, k)
+            return cand, acc.take(cand)
+        finally:
+            if postings * _FILL_RATIO > self.n_docs:
+                acc.fill(0)
+            else:
+                for lo, hi in spans:
+                    acc.put(docs[lo:hi], 0)
+
     def _approximate_candidates(self, terms: list[int], counts: list[int], spans: list[tuple[int, int]],
                                 dfs: list[int], postings: int, k: int) -> np.ndarray | None:
         """Passages that may be in the top k, from the quantized weights (None: use every match)."""
         docs, wq = self._docs, self._wq
         # The sample: passages of the rarest term with at least k of them; the k-th best of their
         # approximate scores bounds the k-th best overall from below.
-        best = -1
-        for j, d in enumerate(dfs):
-            if d >= k and (best < 0 or d < dfs[best]):
-                best = j
+        best = _rarest_at_least(dfs, k)
         if best < 0:
             return None
         occurrences = sum(counts)
@@ -385,7 +415,7 @@ class BM25Index:
             floor = int(np.partition(sample, sample.shape[0] - k)[sample.shape[0] - k]) - occurrences - 1
             if floor <= 0:
                 return None
-            cand = self._at_least(acc, floor, spans, postings)
+            cand = self._at_least(acc, floor, spans, postings, k, occurrences + 1)
             values = acc.take(cand)
             kth = int(np.partition(values, values.shape[0] - k)[values.shape[0] - k])
             limit = kth - occurrences - 1
@@ -399,10 +429,11 @@ class BM25Index:
                 for lo, hi in spans:
                     acc.put(docs[lo:hi], 0)
 
-    def _at_least(self, acc: np.ndarray, floor: int, spans: list[tuple[int, int]], n_postings: int) -> np.ndarray:
-        """Ascending passages with acc >= floor > 0 (all among ``spans``' postings)."""
+    def _at_least(self, acc: np.ndarray, floor: float, spans: list[tuple[int, int]], n_postings: int,
+                  k: int = 0, slack: float = 0) -> np.ndarray:
+        """Ascending passages with acc >= floor > 0 (all among ``spans``' postings); see _dense_at_least."""
         if n_postings * _DENSE_RATIO > self.n_docs:
-            return _dense_at_least(acc, floor)
+            return _dense_at_least(acc, floor, k, slack)
         docs = self._docs
         cat = np.concatenate([docs[lo:hi] for lo, hi in spans]) if len(spans) > 1 else docs[spans[0][0] : spans[0][1]]
         return np.unique(cat[acc.take(cat) >= floor])
@@ -421,11 +452,8 @@ class BM25Index:
         bounds = np.array(spans, dtype=np.int64)
         pos += bounds[:, :1]
         np.minimum(pos, bounds[:, 1:] - 1, out=pos)
-        tf = self._tf.take(pos)
-        tf[docs.take(pos) != cand] = 0
-        w = self._weights(self._idf[terms].reshape(-1, 1), tf, self._norm_all.take(cand))
-        if self.k1 == 0:  # tf / (tf + 0): 0/0 where the term is absent
-            w[tf == 0] = 0.0
+        w = self._w.take(pos)
+        w[docs.take(pos) != cand] = 0.0
         if len(counts) != sum(counts):  # a repeated query term
             w *= np.asarray(counts, dtype=np.float64).reshape(-1, 1)
         return w.sum(axis=0)
@@ -445,7 +473,7 @@ class BM25Index:
         tmp = directory / f".tmp-{name}"
         tmp.mkdir()
         try:
-            dtypes = dict(_FIXED_DTYPES, tf="<u2" if self._tf.dtype == np.uint16 else "<u4")
+            dtypes = _DTYPES
             arrays = self._arrays()
             sizes = {}
             for key, dtype in dtypes.items():
@@ -493,7 +521,7 @@ class BM25Index:
                     entry.unlink(missing_ok=True)
 
     def _arrays(self) -> dict[str, np.ndarray]:
-        return {"offsets": self._offsets, "docs": self._docs, "tf": self._tf, "wq": self._wq, "maxq": self._maxq,
+        return {"offsets": self._offsets, "docs": self._docs, "weights": self._w, "wq": self._wq, "maxq": self._maxq,
                 "idf": self._idf, "doc_len": self._doc_len}
 
     @classmethod
@@ -525,10 +553,10 @@ class BM25Index:
         if params.get("variant") not in VARIANTS:
             return None
         dtypes = header["dtypes"]
-        if dtypes.get("tf") not in ("<u2", "<u4") or any(dtypes.get(k) != v for k, v in _FIXED_DTYPES.items()):
+        if dtypes != _DTYPES:
             return None
         n_docs, n_terms, n_post = int(header["n_docs"]), int(header["n_terms"]), int(header["n_postings"])
-        expected = {"offsets": n_terms + 1, "docs": n_post, "tf": n_post, "wq": n_post, "maxq": n_terms,
+        expected = {"offsets": n_terms + 1, "docs": n_post, "weights": n_post, "wq": n_post, "maxq": n_terms,
                     "idf": n_terms, "doc_len": n_docs}
         arrays: dict[str, np.ndarray] = {}
         for key, length in expected.items():
@@ -555,17 +583,34 @@ class BM25Index:
         vocab = dict(zip(terms, range(n_terms)))
         if len(vocab) != n_terms:
             return None
-        return cls(vocab=vocab, offsets=offsets, docs=docs, tf=arrays["tf"], wq=arrays["wq"],
+        return cls(vocab=vocab, offsets=offsets, docs=docs, weights=arrays["weights"], wq=arrays["wq"],
                    maxq=np.array(arrays["maxq"]), idf=np.array(arrays["idf"]), doc_len=arrays["doc_len"],
                    params=params)
 
 
-def _dense_at_least(acc: np.ndarray, floor: int) -> np.ndarray:
-    """Ascending indices i with acc[i] >= floor: a blockwise maximum, then only the blocks that reach it."""
+def _rarest_at_least(dfs: list[int], k: int) -> int:
+    """Index of the rarest term with at least k postings, or -1."""
+    best = -1
+    for j, d in enumerate(dfs):
+        if d >= k and (best < 0 or d < dfs[best]):
+            best = j
+    return best
+
+
+def _dense_at_least(acc: np.ndarray, floor: float, k: int = 0, slack: float = 0) -> np.ndarray:
+    """Ascending indices i with acc[i] >= floor > 0: a blockwise maximum, then only the blocks that reach it.
+
+    With ``k``, the floor is first raised to (k-th largest block maximum) - ``slack``: those k
+    maxima are scores of k distinct passages, so the k-th best score is at least that high, and
+    passages more than ``slack`` below the k-th best are not wanted.
+    """
     if acc.shape[0] <= 16 * _BLOCK:
         return np.flatnonzero(acc >= floor)
     blocks = acc.reshape(-1, _BLOCK)
-    hit = np.flatnonzero(blocks.max(axis=1) >= floor)
+    tops = blocks.max(axis=1)
+    if 0 < k <= tops.shape[0]:
+        floor = max(floor, tops[np.argpartition(tops, tops.shape[0] - k)[tops.shape[0] - k]] - slack)
+    hit = np.flatnonzero(tops >= floor)
     inside = np.flatnonzero(blocks[hit] >= floor)
     return hit[inside // _BLOCK] * _BLOCK + inside % _BLOCK
 

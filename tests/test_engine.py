@@ -240,7 +240,7 @@ def test_load_never_raises_on_damage(tmp_path: Path, damage):
     elif damage == "bad_pointer":
         (tmp_path / "CURRENT").write_text("../../etc")
     elif damage == "wrong_dtype":
-        np.save(sub / "wq.npy", np.zeros(3, dtype=np.float32))
+        np.save(sub / "weights.npy", np.zeros(3, dtype=np.float32))
     elif damage == "short_vocab":
         header = json.loads((sub / "header.json").read_text())
         (sub / "vocab.json").write_text(json.dumps(["a"]))
@@ -314,26 +314,30 @@ def _docs_with(idx, term):
     return idx._docs[idx._offsets[t] : idx._offsets[t + 1]].tolist()
 
 
+MODES = {
+    # small corpora: exact float64 accumulation
+    "exact": {},
+    "exact-gather": {"_DENSE_RATIO": 0, "_FILL_RATIO": 0, "_SMALL": 0},
+    "exact-dense": {"_DENSE_RATIO": 10**9, "_FILL_RATIO": 10**9, "_SMALL": 0, "_BLOCK": 8},
+    # large corpora: quantized accumulation, then exact rescoring (forced here on a small corpus)
+    "approx": {"_EXACT_MAX_DOCS": 0},
+    "approx-dense-blocks": {"_EXACT_MAX_DOCS": 0, "_DENSE_RATIO": 10**9, "_FILL_RATIO": 10**9, "_SMALL": 0, "_BLOCK": 8},
+    "approx-gather": {"_EXACT_MAX_DOCS": 0, "_DENSE_RATIO": 0, "_FILL_RATIO": 0, "_SMALL": 0},
+    "approx-tiny-sample": {"_EXACT_MAX_DOCS": 0, "_SMALL": 0, "_SAMPLE": 16},
+}
+
+
 @pytest.mark.parametrize(
     ("variant", "mode"),
-    [("lucene", m) for m in ("default", "dense", "gather", "no-small")]
-    + [("okapi", "default"), ("okapi", "gather"), ("plus", "default"), ("plus", "dense")],
+    [("lucene", m) for m in MODES]
+    + [("okapi", "exact"), ("okapi", "approx-gather"), ("plus", "exact-gather"), ("plus", "approx-dense-blocks")],
 )
 def test_fast_paths_equal_dense_exact(monkeypatch, variant, mode):
     import bot.engine as engine
 
-    if mode == "dense":
-        monkeypatch.setattr(engine, "_DENSE_RATIO", 10**9)
-        monkeypatch.setattr(engine, "_FILL_RATIO", 10**9)
-        monkeypatch.setattr(engine, "_SMALL", 0)
-    elif mode == "gather":
-        monkeypatch.setattr(engine, "_DENSE_RATIO", 0)
-        monkeypatch.setattr(engine, "_FILL_RATIO", 0)
-        monkeypatch.setattr(engine, "_SMALL", 0)
-    elif mode == "no-small":
-        monkeypatch.setattr(engine, "_SMALL", 0)
-        monkeypatch.setattr(engine, "_SAMPLE", 16)
-    docs, queries = _zipf_corpus(700, seed=11, dup_every=7)
+    for name, value in MODES[mode].items():
+        monkeypatch.setattr(engine, name, value)
+    docs, queries = _zipf_corpus(600, seed=11, dup_every=7, n_queries=40)
     idx = BM25Index.build(docs, variant=variant, k1=1.2, b=0.75)
     _check_against_dense(idx, queries)
 
@@ -351,7 +355,8 @@ def test_fast_path_equals_reference_and_rank_bm25():
             assert abs(s - want[d]) < 1e-6
 
 
-def test_uint32_accumulator_for_heavy_queries():
+def test_uint32_accumulator_for_heavy_queries(monkeypatch):
+    monkeypatch.setattr("bot.engine._EXACT_MAX_DOCS", 0)
     docs, _ = _zipf_corpus(600, seed=3)
     idx = BM25Index.build(docs)
     heavy = max(idx._vocab, key=lambda t: int(idx._maxq[idx._vocab[t]]))
