@@ -18,6 +18,25 @@ _ABBREVIATION = re.compile(
 )
 
 
+# Three or more capitalised names in a row, separated by commas: "Armenia, Belarus, and Kazakhstan".
+_ENUMERATION = re.compile(r"\b[A-ZА-ЯЁ][\w’'-]+(?:,\s+(?:and\s+|и\s+)?[A-ZА-ЯЁ][\w’'-]+){2,}")
+# Questions whose answer is a list of names: who the members are, which countries or states.
+_LIST_QUESTION = re.compile(
+    r"\bwho\s+(?:are|is|were)\s+(?:the\s+)?members?\b|\bmembers?\s+of\b|\bmembership\b"
+    r"|\b(?:which|what)\s+(?:countries|states|nations|members)\b|\blist\b"
+    r"|\bчлен\w*|\bкакие\s+(?:страны|государства)\b|\bвход(?:ит|ят)\b|\bсостав\w*",
+    re.IGNORECASE,
+)
+
+
+def asks_for_list(question: str) -> bool:
+    return _LIST_QUESTION.search(question) is not None
+
+
+def is_enumeration(text: str) -> bool:
+    return _ENUMERATION.search(text) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class Span:
     start: int

@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.compose import Excerpt, best_excerpt
+from bot.compose import Excerpt, asks_for_list, best_excerpt, is_enumeration
 from bot.knowledge import Document, KnowledgeBase, Passage, load_knowledge
 from bot.models import Answer, Kind, PassageView, Quote, Source
 from bot.retrieval import Hit, Retriever, indexed_text
@@ -104,12 +104,15 @@ class Core:
         terms = self.retriever.analyzer.terms(question) if not is_help(question) else []
         if not terms:
             return Answer(question, Kind.HELP, suggestions=self.examples, topics=self.topics, lang=lang)
-        candidates = self._candidates(terms)
+        candidates = self._candidates(terms, asks_for_list(question))
         if not candidates or max(c.coverage for c in candidates[:COVERAGE_DEPTH]) < self.limits.min_coverage:
             return Answer(question, Kind.ABSTAIN, suggestions=self.examples, topics=self.topics, lang=lang)
         return self._compose(question, candidates, max(offset, 0), lang)
 
-    def _candidates(self, terms: list[str]) -> list[_Candidate]:
+    def _candidates(self, terms: list[str], wants_list: bool = False) -> list[_Candidate]:
+        """Passages that may answer, best first, each with its quotation and how much of the question
+        it covers. For a question whose answer is a list of names ("Who are the members…"), quotations
+        that enumerate names come first: the words of such a question rarely occur beside the list."""
         query = frozenset(terms)
         weight = self.retriever.weight
         known = self.retriever.index.df
@@ -127,7 +130,10 @@ class Core:
             out.append(_Candidate(hit, excerpt, matched / (matched + missed)))
         best = max((c.coverage for c in out), default=0.0)
         # Quotes that cover much less of the question than the best one are noise.
-        return [c for c in out if c.coverage >= 0.5 * best]
+        out = [c for c in out if c.coverage >= 0.5 * best]
+        if wants_list:
+            out.sort(key=lambda c: not is_enumeration(c.excerpt.text))  # stable: BM25 order otherwise
+        return out
 
     def _compose(self, question: str, candidates: list[_Candidate], offset: int, lang: str) -> Answer:
         chosen: list[_Candidate] = []

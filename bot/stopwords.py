@@ -13,6 +13,7 @@ through thus to too under until up upon us very via was we were what whatever wh
 which while who whom whose why will with within without would yet you your yours yourself
 yourselves
 please tell explain describe show give say said know known let's kindly briefly year years
+list mention mentioned mentions
 """
 
 # Russian function words, written with е for ё (the analyzer folds ё to е first).
@@ -25,6 +26,7 @@ _RUSSIAN = """
 чье чья эта эти это этого этой этом этот я
 пожалуйста расскажи расскажите объясни объясните скажи скажите опиши опишите покажи покажите
 сколько каков какова каковы является являются являлся являлась являлось год года году лет годы
+перечисли перечислите назови назовите
 """
 
 ENGLISH: frozenset[str] = frozenset(_ENGLISH.split())

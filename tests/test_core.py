@@ -98,3 +98,30 @@ def test_development_questions_meet_the_bar(core: Core) -> None:
     report = evaluate(core, load_questions(EVAL))
     assert report.hit3 / report.answerable >= 0.9, report.misses
     assert report.abstained_right == report.unanswerable, report.misses
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Who are the members of the CSTO?", "Which countries are members of the CSTO?", "Кто является членами ОДКБ?", "Какие страны входят в ОДКБ?"],
+)
+def test_list_questions_quote_the_enumeration_first(core: Core, question: str) -> None:
+    first = core.answer(question).quotes[0].text
+    assert "Armenia, Belarus, Kazakhstan, Kyrgyzstan, Russia, and Tajikistan" in first
+
+
+@pytest.mark.parametrize(
+    ("question", "is_list"),
+    [("Who are the members of the CSTO?", True), ("Which states joined?", True), ("Кто входит в ОДКБ?", True),
+     ("What should CSTO countries do about new threats?", False), ("When was the CSTO created?", False)],
+)  # fmt: skip
+def test_list_question_detection(question: str, is_list: bool) -> None:
+    from bot.compose import asks_for_list
+
+    assert asks_for_list(question) is is_list
+
+
+def test_extra_questions_meet_the_bar(core: Core) -> None:
+    """A second, broader set in the same format (English and Russian, facts, meta, references, keywords)."""
+    report = evaluate(core, load_questions(Path(__file__).parent / "data" / "questions_extra.jsonl"))
+    assert report.hit3 / report.answerable >= 0.9, report.misses
+    assert report.abstained_right == report.unanswerable, report.misses
