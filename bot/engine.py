@@ -67,8 +67,9 @@ FORMAT_VERSION = 3
 QMAX = 8191  # largest quantized weight: 8 query terms at their maximum still fit in uint16
 _EXACT_MAX_DOCS = 32_768  # up to this many passages, accumulate exact float64 weights directly
 _SAMPLE = 4096  # passages of the rarest term used to bound the k-th best score from below
-_BLOCK = 1024  # accumulator block for the blockwise maximum
-_DENSE_RATIO = 24  # scan the whole accumulator when postings * ratio > N, else gather touched entries
+_BLOCK_BITS = 10
+_BLOCK = 1 << _BLOCK_BITS  # accumulator block for the blockwise maximum
+_DENSE_RATIO = 200  # scan the whole accumulator when postings * ratio > N, else gather touched entries
 _FILL_RATIO = 32  # reset by fill when postings * ratio > N, else by writing zeros at the postings
 _SMALL = 64  # at most this many postings: score every matching passage exactly
 
@@ -141,9 +142,6 @@ class BM25Index:
         self._off = offsets.tolist()
         self._maxq_list = maxq.tolist()
         self._padded = -(-self.n_docs // _BLOCK) * _BLOCK
-        # K = k1 * (1 - b + b * dl / avgdl) per passage, as the reference computes it.
-        dl = np.asarray(doc_len, dtype=np.float64)
-        self._norm_all = self.k1 * (1 - self.b + self.b * dl / self.avgdl) if self.n_docs and self.avgdl else dl
 
     # ------------------------------------------------------------------ build
 
@@ -214,7 +212,11 @@ class BM25Index:
 
         # Exact weights, with the reference's operation order; then their quantization.
         if post_doc.shape[0]:
-            weights = index._weights(idf[post_term], tf, index._norm_all.take(post_doc))
+            dl = doc_len.astype(np.float64)
+            norm = k1 * (1 - b + b * dl / avgdl)  # K per passage, as the reference computes it
+            del dl
+            weights = index._weights(idf[post_term], tf, norm.take(post_doc))
+            del norm
             del post_term, tf
             wmax = float(weights.max())
             qscale = QMAX / wmax if wmax > 0 else 0.0
@@ -363,30 +365,18 @@ class BM25Index:
         try:
             for (lo, hi), c in zip(spans, counts):
                 np.add.at(acc, docs[lo:hi], weights[lo:hi] if c == 1 else weights[lo:hi] * c)
-            lo, hi = spans[best]
-            sample = acc.take(docs[lo : min(hi, lo + max(_SAMPLE, k))])
-            floor = float(np.partition(sample, sample.shape[0] - k)[sample.shape[0] - k])
-            if not floor > 0:
-                return None
-            cand = self._at_least(acc, floor, spans, postings, k)
-            return cand, acc.take(cand)
+            cand = self._top_candidates(acc, spans, postings, spans[best], k, 0)
+            return None if cand is None else (cand, acc.take(cand))
         finally:
-            if postings * _FILL_RATIO > self.n_docs:
-                acc.fill(0)
-            else:
-                for lo, hi in spans:
-                    acc.put(docs[lo:hi], 0)
+            self._reset(acc, spans, postings)
 
     def _approximate_candidates(self, terms: list[int], counts: list[int], spans: list[tuple[int, int]],
                                 dfs: list[int], postings: int, k: int) -> np.ndarray | None:
         """Passages that may be in the top k, from the quantized weights (None: use every match)."""
-        docs, wq = self._docs, self._wq
-        # The sample: passages of the rarest term with at least k of them; the k-th best of their
-        # approximate scores bounds the k-th best overall from below.
         best = _rarest_at_least(dfs, k)
         if best < 0:
             return None
-        occurrences = sum(counts)
+        docs, wq = self._docs, self._wq
         maxq = self._maxq_list
         peak = 0
         for t, c in zip(terms, counts):
@@ -410,30 +400,59 @@ class BM25Index:
                 if c != 1:
                     w = w * kind(c)
                 np.add.at(acc, docs[lo:hi], w)
-            lo, hi = spans[best]
-            sample = acc.take(docs[lo : min(hi, lo + max(_SAMPLE, k))])
-            floor = int(np.partition(sample, sample.shape[0] - k)[sample.shape[0] - k]) - occurrences - 1
-            if floor <= 0:
-                return None
-            cand = self._at_least(acc, floor, spans, postings, k, occurrences + 1)
-            values = acc.take(cand)
-            kth = int(np.partition(values, values.shape[0] - k)[values.shape[0] - k])
-            limit = kth - occurrences - 1
-            if limit <= 0:
-                return None
-            return cand[values >= limit].astype(np.int32, copy=False)
+            # A passage's approximate score is at most one unit per query-term occurrence below
+            # its exact score (and never above it): that is the slack.
+            return self._top_candidates(acc, spans, postings, spans[best], k, sum(counts) + 1)
         finally:
-            if postings * _FILL_RATIO > self.n_docs:
-                acc.fill(0)
-            else:
-                for lo, hi in spans:
-                    acc.put(docs[lo:hi], 0)
+            self._reset(acc, spans, postings)
 
-    def _at_least(self, acc: np.ndarray, floor: float, spans: list[tuple[int, int]], n_postings: int,
-                  k: int = 0, slack: float = 0) -> np.ndarray:
-        """Ascending passages with acc >= floor > 0 (all among ``spans``' postings); see _dense_at_least."""
+    def _top_candidates(self, acc: np.ndarray, spans: list[tuple[int, int]], postings: int,
+                        sample_span: tuple[int, int], k: int, slack: int) -> np.ndarray | None:
+        """Ascending passages containing every one whose acc is at least (k-th largest acc) - slack.
+
+        None when that bound is not positive (passages that matched with weight 0 would count).
+        The k-th largest acc is bounded from below cheaply: by the k-th largest of the maxima of
+        the accumulator's blocks (k distinct passages reach it), or by the k-th largest acc among
+        the passages of the rarest term with at least k of them (``sample_span``).
+        """
+        n_blocks = acc.shape[0] // _BLOCK
+        dense = postings * _DENSE_RATIO > self.n_docs
+        if dense and n_blocks >= max(16, k):
+            blocks = acc.reshape(n_blocks, _BLOCK)
+            tops = blocks.max(axis=1)
+            floor = np.partition(tops, n_blocks - k)[n_blocks - k].item() - slack
+            if not floor > 0:
+                return None
+            hit = np.flatnonzero(tops >= floor)
+            inside = np.flatnonzero(blocks.take(hit, axis=0) >= floor)  # 2-D np.nonzero is much slower
+            cand = hit.take(inside >> _BLOCK_BITS) << _BLOCK_BITS | inside & (_BLOCK - 1)
+        else:
+            lo, hi = sample_span
+            sample = acc.take(self._docs[lo : min(hi, lo + max(_SAMPLE, k))])
+            floor = np.partition(sample, sample.shape[0] - k)[sample.shape[0] - k].item() - slack
+            if not floor > 0:
+                return None
+            cand = self._at_least(acc, floor, spans, postings)
+        if cand.shape[0] > 4 * k:  # tighten: the k-th largest among the candidates is the real k-th
+            values = acc.take(cand)
+            floor = np.partition(values, values.shape[0] - k)[values.shape[0] - k].item() - slack
+            if not floor > 0:
+                return None
+            cand = cand[values >= floor]
+        return cand
+
+    def _reset(self, acc: np.ndarray, spans: list[tuple[int, int]], postings: int) -> None:
+        if postings * _FILL_RATIO > self.n_docs:
+            acc.fill(0)
+        else:
+            docs = self._docs
+            for lo, hi in spans:
+                acc.put(docs[lo:hi], 0)
+
+    def _at_least(self, acc: np.ndarray, floor: float, spans: list[tuple[int, int]], n_postings: int) -> np.ndarray:
+        """Ascending passages with acc >= floor > 0 (all among ``spans``' postings)."""
         if n_postings * _DENSE_RATIO > self.n_docs:
-            return _dense_at_least(acc, floor, k, slack)
+            return np.flatnonzero(acc >= floor)
         docs = self._docs
         cat = np.concatenate([docs[lo:hi] for lo, hi in spans]) if len(spans) > 1 else docs[spans[0][0] : spans[0][1]]
         return np.unique(cat[acc.take(cat) >= floor])
@@ -446,12 +465,12 @@ class BM25Index:
         if not n_cand:
             return np.zeros(0, dtype=np.float64)
         # Position of each candidate in each term's postings (binary search), as global positions.
+        # Searching all but the last posting keeps every position inside the term's own postings
+        # (a candidate beyond them lands on the last one), so no clipping is needed.
         pos = np.empty((len(terms), n_cand), dtype=np.int64)
         for j, (lo, hi) in enumerate(spans):
-            pos[j] = docs[lo:hi].searchsorted(cand)
-        bounds = np.array(spans, dtype=np.int64)
-        pos += bounds[:, :1]
-        np.minimum(pos, bounds[:, 1:] - 1, out=pos)
+            pos[j] = docs[lo : hi - 1].searchsorted(cand)
+        pos += np.array([lo for lo, _ in spans], dtype=np.int64).reshape(-1, 1)
         w = self._w.take(pos)
         w[docs.take(pos) != cand] = 0.0
         if len(counts) != sum(counts):  # a repeated query term
@@ -595,24 +614,6 @@ def _rarest_at_least(dfs: list[int], k: int) -> int:
         if d >= k and (best < 0 or d < dfs[best]):
             best = j
     return best
-
-
-def _dense_at_least(acc: np.ndarray, floor: float, k: int = 0, slack: float = 0) -> np.ndarray:
-    """Ascending indices i with acc[i] >= floor > 0: a blockwise maximum, then only the blocks that reach it.
-
-    With ``k``, the floor is first raised to (k-th largest block maximum) - ``slack``: those k
-    maxima are scores of k distinct passages, so the k-th best score is at least that high, and
-    passages more than ``slack`` below the k-th best are not wanted.
-    """
-    if acc.shape[0] <= 16 * _BLOCK:
-        return np.flatnonzero(acc >= floor)
-    blocks = acc.reshape(-1, _BLOCK)
-    tops = blocks.max(axis=1)
-    if 0 < k <= tops.shape[0]:
-        floor = max(floor, tops[np.argpartition(tops, tops.shape[0] - k)[tops.shape[0] - k]] - slack)
-    hit = np.flatnonzero(tops >= floor)
-    inside = np.flatnonzero(blocks[hit] >= floor)
-    return hit[inside // _BLOCK] * _BLOCK + inside % _BLOCK
 
 
 def _select_top(cand: np.ndarray, sc: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
