@@ -108,8 +108,8 @@ class AliasTable:
 
     def __init__(self, groups: Iterable[Sequence[str]] = ()) -> None:
         self._phrases: dict[tuple[str, ...], str] = {}
+        self._by_first: dict[str, list[tuple[str, ...]]] = {}  # longest first
         self.groups: list[tuple[str, ...]] = []
-        self.max_len = 0
         for group in groups:
             self.add(group)
 
@@ -124,7 +124,10 @@ class AliasTable:
             terms = self.phrase_terms(name)
             if terms:
                 self._phrases[terms] = concept
-                self.max_len = max(self.max_len, len(terms))
+                starts = self._by_first.setdefault(terms[0], [])
+                if terms not in starts:
+                    starts.append(terms)
+                    starts.sort(key=len, reverse=True)
         self.groups.append(tuple(group))
         return concept
 
@@ -141,10 +144,10 @@ class AliasTable:
         out: list[Token] = []
         i = 0
         while i < len(tokens):
-            for n in range(min(self.max_len, len(tokens) - i), 0, -1):
-                concept = self._phrases.get(tuple(t.term for t in tokens[i : i + n]))
-                if concept is not None:
-                    out.append(Token(concept, tokens[i].start, tokens[i + n - 1].end))
+            for phrase in self._by_first.get(tokens[i].term, ()):
+                n = len(phrase)
+                if tuple(t.term for t in tokens[i : i + n]) == phrase:
+                    out.append(Token(self._phrases[phrase], tokens[i].start, tokens[i + n - 1].end))
                     i += n
                     break
             else:

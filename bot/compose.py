@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from bot.analysis import Analyzer
+from bot.analysis import Analyzer, Token
 
 ELLIPSIS = "…"
 
@@ -71,11 +71,31 @@ class Excerpt:
     highlights: tuple[tuple[int, int], ...]  # spans of `text` whose words matched
 
 
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A passage analyzed once: its sentences, the tokens of each (offsets into the passage text)
+    and every term of the passage (its label's included), so that answering analyzes only the question."""
+
+    sentences: tuple[Span, ...]
+    tokens: tuple[tuple[Token, ...], ...]  # per sentence
+    terms: frozenset[str]
+
+
+def profile(text: str, analyzer: Analyzer, extra: str = "") -> Profile:
+    """Analyze a passage's text sentence by sentence; `extra` (a label, metadata) adds terms only."""
+    spans = tuple(sentences(text)) or (Span(0, len(text)),)
+    tokens = tuple(
+        tuple(Token(t.term, t.start + s.start, t.end + s.start) for t in analyzer.tokens(text[s.start : s.end])) for s in spans
+    )
+    terms = {t.term for sentence in tokens for t in sentence} | set(analyzer.terms(extra) if extra else ())
+    return Profile(spans, tokens, frozenset(terms))
+
+
 def best_excerpt(
     text: str,
+    prof: Profile,
     query: Collection[str],
     weight: Callable[[str], float],
-    analyzer: Analyzer,
     *,
     max_chars: int,
     whole_below: int = 400,
@@ -85,12 +105,14 @@ def best_excerpt(
 
     A passage shorter than `whole_below` is quoted whole (bibliography entries, author notes).
     """
-    spans = sentences(text) or [Span(0, len(text))]
+    spans = prof.sentences
     if len(text) <= min(whole_below, max_chars):
         chosen = (0, len(spans) - 1)
     else:
-        terms = [frozenset(t.term for t in analyzer.tokens(text[s.start : s.end])) & set(query) for s in spans]
+        wanted = set(query)
+        terms = [{t.term for t in sentence} & wanted for sentence in prof.tokens]
         best: tuple[float, int, int] | None = None
+        chosen = (0, 0)
         for i in range(len(spans)):
             covered: set[str] = set()
             for j in range(i, min(i + max_sentences, len(spans))):
@@ -99,18 +121,15 @@ def best_excerpt(
                     break
                 if j > i and not terms[j]:
                     continue  # a run never ends on a sentence that adds nothing
-                score = sum(weight(t) for t in covered)
-                key = (score, -(j - i), -i)
+                key = (sum(weight(t) for t in covered), -(j - i), -i)
                 if best is None or key > best:
                     best = key
                     chosen = (i, j)
-        if best is None:
-            chosen = (0, 0)
-    start, end = spans[chosen[0]].start, spans[chosen[1]].end
-    return _excerpt(text, start, end, query, analyzer, max_chars)
+    tokens = [t for sentence in prof.tokens[chosen[0] : chosen[1] + 1] for t in sentence]
+    return _excerpt(text, spans[chosen[0]].start, spans[chosen[1]].end, tokens, query, max_chars)
 
 
-def _excerpt(text: str, start: int, end: int, query: Collection[str], analyzer: Analyzer, max_chars: int) -> Excerpt:
+def _excerpt(text: str, start: int, end: int, tokens: list[Token], query: Collection[str], max_chars: int) -> Excerpt:
     if end - start > max_chars:  # one very long sentence: cut at a word boundary
         cut = text.rfind(" ", start, start + max_chars)
         end = cut if cut > start else start + max_chars
@@ -119,7 +138,7 @@ def _excerpt(text: str, start: int, end: int, query: Collection[str], analyzer: 
     suffix = ""
     if end < len(text) and not body.endswith(ELLIPSIS):
         suffix = ELLIPSIS if body[-1:].isalnum() or body[-1:] in ",;:" else " " + ELLIPSIS
-    quoted = prefix + body + suffix
-    tokens = [t for t in analyzer.tokens(body) if t.term in query]
-    highlights = tuple((t.start + len(prefix), t.end + len(prefix)) for t in tokens)
-    return Excerpt(quoted, frozenset(t.term for t in tokens), highlights)
+    shift = len(prefix) - start
+    matched = [t for t in tokens if t.term in query and t.end <= end]
+    highlights = tuple((t.start + shift, t.end + shift) for t in matched)
+    return Excerpt(prefix + body + suffix, frozenset(t.term for t in matched), highlights)

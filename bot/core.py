@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.compose import Excerpt, asks_for_list, best_excerpt, is_enumeration
+from bot.compose import Excerpt, Profile, asks_for_list, best_excerpt, is_enumeration, profile
 from bot.knowledge import Document, KnowledgeBase, Passage, load_knowledge
 from bot.models import Answer, Kind, PassageView, Quote, Source
-from bot.retrieval import Hit, Retriever, indexed_text
+from bot.retrieval import Hit, Retriever
 
 MAX_QUESTION_CHARS = 1000
 CANDIDATES = 20  # passages considered per question
+PROFILE_CACHE = 8192  # analyzed passages kept in memory (all of them for a small knowledge base)
 COVERAGE_DEPTH = 5  # the best of this many passages decides whether the sources cover a question
 # A question word that no passage uses is strong evidence that the sources do not cover the
 # question; a word they use elsewhere, but not in this passage, is weaker evidence.
@@ -82,6 +84,15 @@ class Core:
         self._passages = {p.id: p for p in kb.passages}
         examples = [q for d in kb.documents for q in d.meta.examples]
         self.examples: tuple[str, ...] = tuple(examples[:3]) if examples else _DEFAULT_EXAMPLES
+        self._profile = functools.lru_cache(maxsize=PROFILE_CACHE)(self._analyze)
+        if len(kb.passages) <= PROFILE_CACHE // 4:  # small: analyze everything now, not on first use
+            for p in kb.passages:
+                self._profile(p.id)
+
+    def _analyze(self, passage_id: str) -> Profile:
+        p = self._passages[passage_id]
+        extra = p.search_text if p.search_text is not None else p.label
+        return profile(p.text, self.retriever.analyzer, extra)
 
     @classmethod
     def load(cls, knowledge_dir: Path, limits: Limits = Limits(), index_dir: Path | None = None) -> Core:
@@ -116,12 +127,12 @@ class Core:
         query = frozenset(terms)
         weight = self.retriever.weight
         known = self.retriever.index.df
-        analyzer = self.retriever.analyzer
         out: list[_Candidate] = []
         seen: set[str] = set()
         for hit in self.retriever.search(terms, CANDIDATES):
-            covered = query.intersection(analyzer.terms(indexed_text(hit.passage)))
-            excerpt = best_excerpt(hit.passage.text, query, weight, analyzer, max_chars=self.limits.max_quote_chars)
+            prof = self._profile(hit.passage.id)
+            covered = query & prof.terms
+            excerpt = best_excerpt(hit.passage.text, prof, query, weight, max_chars=self.limits.max_quote_chars)
             if excerpt.text in seen:
                 continue  # the same words in two places: quote them once
             seen.add(excerpt.text)
