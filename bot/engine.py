@@ -67,8 +67,10 @@ FORMAT_VERSION = 3
 QMAX = 8191  # largest quantized weight: 8 query terms at their maximum still fit in uint16
 _EXACT_MAX_DOCS = 32_768  # up to this many passages, accumulate exact float64 weights directly
 _SAMPLE = 4096  # passages of the rarest term used to bound the k-th best score from below
-_BLOCK_BITS = 10
-_BLOCK = 1 << _BLOCK_BITS  # accumulator block for the blockwise maximum
+# Accumulator blocks for the blockwise maximum: 2**bits passages (numpy's row-wise max is slow
+# on short rows: measured, 1024 beats smaller blocks; small corpora use the sample instead).
+_MIN_BLOCK_BITS = 10
+_MAX_BLOCK_BITS = 10
 _DENSE_RATIO = 200  # scan the whole accumulator when postings * ratio > N, else gather touched entries
 _FILL_RATIO = 32  # reset by fill when postings * ratio > N, else by writing zeros at the postings
 _SMALL = 64  # at most this many postings: score every matching passage exactly
@@ -141,7 +143,9 @@ class BM25Index:
         # Per-term bounds and maxima as Python ints: indexing a list is cheaper than a numpy scalar.
         self._off = offsets.tolist()
         self._maxq_list = maxq.tolist()
-        self._padded = -(-self.n_docs // _BLOCK) * _BLOCK
+        self._block_bits = min(_MAX_BLOCK_BITS, max(_MIN_BLOCK_BITS, (self.n_docs // 100).bit_length()))
+        block = 1 << self._block_bits
+        self._padded = -(-self.n_docs // block) * block
 
     # ------------------------------------------------------------------ build
 
@@ -415,17 +419,18 @@ class BM25Index:
         the accumulator's blocks (k distinct passages reach it), or by the k-th largest acc among
         the passages of the rarest term with at least k of them (``sample_span``).
         """
-        n_blocks = acc.shape[0] // _BLOCK
+        bits = self._block_bits
+        n_blocks = acc.shape[0] >> bits
         dense = postings * _DENSE_RATIO > self.n_docs
         if dense and n_blocks >= max(16, k):
-            blocks = acc.reshape(n_blocks, _BLOCK)
+            blocks = acc.reshape(n_blocks, 1 << bits)
             tops = blocks.max(axis=1)
             floor = np.partition(tops, n_blocks - k)[n_blocks - k].item() - slack
             if not floor > 0:
                 return None
             hit = np.flatnonzero(tops >= floor)
             inside = np.flatnonzero(blocks.take(hit, axis=0) >= floor)  # 2-D np.nonzero is much slower
-            cand = hit.take(inside >> _BLOCK_BITS) << _BLOCK_BITS | inside & (_BLOCK - 1)
+            cand = hit.take(inside >> bits) << bits | inside & ((1 << bits) - 1)
         else:
             lo, hi = sample_span
             sample = acc.take(self._docs[lo : min(hi, lo + max(_SAMPLE, k))])

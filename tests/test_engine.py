@@ -318,10 +318,10 @@ MODES = {
     # small corpora: exact float64 accumulation
     "exact": {},
     "exact-gather": {"_DENSE_RATIO": 0, "_FILL_RATIO": 0, "_SMALL": 0},
-    "exact-dense": {"_DENSE_RATIO": 10**9, "_FILL_RATIO": 10**9, "_SMALL": 0, "_BLOCK": 8, "_BLOCK_BITS": 3},
+    "exact-dense": {"_DENSE_RATIO": 10**9, "_FILL_RATIO": 10**9, "_SMALL": 0, "_MIN_BLOCK_BITS": 3, "_MAX_BLOCK_BITS": 3},
     # large corpora: quantized accumulation, then exact rescoring (forced here on a small corpus)
     "approx": {"_EXACT_MAX_DOCS": 0},
-    "approx-dense-blocks": {"_EXACT_MAX_DOCS": 0, "_DENSE_RATIO": 10**9, "_FILL_RATIO": 10**9, "_SMALL": 0, "_BLOCK": 8, "_BLOCK_BITS": 3},
+    "approx-dense-blocks": {"_EXACT_MAX_DOCS": 0, "_DENSE_RATIO": 10**9, "_FILL_RATIO": 10**9, "_SMALL": 0, "_MIN_BLOCK_BITS": 3, "_MAX_BLOCK_BITS": 3},
     "approx-gather": {"_EXACT_MAX_DOCS": 0, "_DENSE_RATIO": 0, "_FILL_RATIO": 0, "_SMALL": 0},
     "approx-tiny-sample": {"_EXACT_MAX_DOCS": 0, "_SMALL": 0, "_SAMPLE": 16},
 }
