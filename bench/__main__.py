@@ -24,7 +24,8 @@ same order with scores within 1e-6 (only csto-bot returns float64 scores to comp
 ``top10_overlap`` is the mean share of the reference's top 10 an engine found (rank-bm25 uses
 Okapi's idf, so it is not expected to match).
 
-Writes ``bench/results.json`` and prints a table.
+Writes ``bench/results.json`` and prints a table. On a shared 2-core VM single-query timings
+drift by up to ~30% between runs; compare engines within one run.
 """
 
 from __future__ import annotations
