@@ -63,3 +63,15 @@ def test_eval_reports_a_bad_file(tmp_path) -> None:  # type: ignore[no-untyped-d
 def test_bad_setting_is_one_line() -> None:
     result = run_cli("ask", "x", env={"MAX_QUOTES": "many"})
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "MAX_QUOTES" in result.stderr
+
+
+def test_env_example_lists_every_setting_with_a_comment() -> None:
+    from bot.config import Settings
+    from tests.conftest import ROOT
+
+    lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    for name in Settings.model_fields:
+        key = name.upper()
+        index = next((i for i, line in enumerate(lines) if line.startswith(f"{key}=")), None)
+        assert index is not None, f"{key} is missing from .env.example"
+        assert lines[index - 1].startswith("#"), f"{key} has no comment above it"
