@@ -25,6 +25,7 @@ to 8191).
 
 Query (``top_k``), all numpy, no Python loop over postings:
 
+* Tiny corpora (N <= 4,096 passages): every matching passage's exact score, by ``np.bincount``.
 * Small corpora (N <= 32,768 passages): the exact float64 weights of the query terms' postings
   are scatter-added (``np.add.at``) into a per-thread float64 accumulator (at most 256 KB: it
   stays in the CPU cache); the k-th best score among the rarest term's passages bounds the k-th
@@ -65,6 +66,7 @@ VARIANTS = ("okapi", "plus", "lucene")
 FORMAT_VERSION = 3
 
 QMAX = 8191  # largest quantized weight: 8 query terms at their maximum still fit in uint16
+_TINY_DOCS = 4096  # up to this many passages, score every matching passage (two bincounts)
 _EXACT_MAX_DOCS = 32_768  # up to this many passages, accumulate exact float64 weights directly
 _SAMPLE = 4096  # passages of the rarest term used to bound the k-th best score from below
 # Accumulator blocks for the blockwise maximum: 2**bits passages (numpy's row-wise max is slow
@@ -320,6 +322,12 @@ class BM25Index:
         spans = [(off[t], off[t + 1]) for t in terms]
         dfs = [hi - lo for lo, hi in spans]
         postings = sum(dfs)
+        if self.n_docs <= _TINY_DOCS:
+            cand, sc = self._score_all_matches(counts, spans)
+            top, sc = _select_top(cand, sc, k)
+            if self.variant == "plus":
+                sc = sc + self._plus_constant(terms, counts)
+            return list(zip(top.tolist(), sc.tolist()))
         if self._negative or postings <= max(_SMALL, k):
             cand = None
         elif len(terms) == 1:
@@ -344,6 +352,17 @@ class BM25Index:
         if self.variant == "plus":
             sc = sc + self._plus_constant(terms, counts)
         return list(zip(top.tolist(), sc.tolist()))
+
+    def _score_all_matches(self, counts: list[int], spans: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        """(every matching passage, ascending; its exact score): two bincounts, for a tiny corpus."""
+        docs, weights = self._docs, self._w
+        if len(spans) == 1:
+            (lo, hi), c = spans[0], counts[0]
+            return docs[lo:hi], weights[lo:hi] * c if c != 1 else weights[lo:hi]
+        cat = np.concatenate([docs[lo:hi] for lo, hi in spans])
+        w = np.concatenate([weights[lo:hi] if c == 1 else weights[lo:hi] * c for (lo, hi), c in zip(spans, counts)])
+        cand = np.flatnonzero(np.bincount(cat, minlength=self.n_docs))
+        return cand, np.bincount(cat, w, minlength=self.n_docs).take(cand)
 
     def _single_term_candidates(self, span: tuple[int, int], k: int) -> np.ndarray | None:
         lo, hi = span

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import bot.engine as engine
 from bot.engine import VARIANTS, BM25Index
 
 rank_bm25 = pytest.importorskip("rank_bm25")
@@ -86,14 +88,39 @@ corpus = st.lists(st.lists(word, min_size=0, max_size=12), min_size=1, max_size=
 query = st.lists(st.one_of(word, st.just("unknown")), min_size=0, max_size=6)
 
 
+@contextlib.contextmanager
+def forced(**constants):
+    """Set bot.engine's tuning constants for a block (to force one query path on a small corpus)."""
+    saved = {name: getattr(engine, name) for name in constants}
+    try:
+        for name, value in constants.items():
+            setattr(engine, name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(engine, name, value)
+
+
+# The query paths, each forced on any corpus: tiny (bincount), union (exact scores of every
+# match), exact float64 accumulation, quantized accumulation + exact rescoring.
+PATHS = {
+    "tiny": {},
+    "union": {"_TINY_DOCS": 0, "_SMALL": 10**9},
+    "exact": {"_TINY_DOCS": 0, "_SMALL": 0},
+    "approx": {"_TINY_DOCS": 0, "_SMALL": 0, "_EXACT_MAX_DOCS": 0},
+}
+
+
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(docs=corpus, q=query, k=st.integers(1, 12), variant=st.sampled_from(VARIANTS),
-       k1=st.sampled_from([0.9, 1.2, 1.5]), b=st.sampled_from([0.0, 0.4, 0.75, 1.0]))
-def test_matches_reference(docs, q, k, variant, k1, b):
-    idx = BM25Index.build(docs, variant=variant, k1=k1, b=b)
-    ref = reference_scores(docs, q, variant=variant, k1=k1, b=b)
-    np.testing.assert_allclose(idx.scores(q), ref, rtol=1e-9, atol=1e-9)
-    got = idx.top_k(q, k)
+       k1=st.sampled_from([0.9, 1.2, 1.5]), b=st.sampled_from([0.0, 0.4, 0.75, 1.0]),
+       path=st.sampled_from(sorted(PATHS)))
+def test_matches_reference(docs, q, k, variant, k1, b, path):
+    with forced(**PATHS[path]):
+        idx = BM25Index.build(docs, variant=variant, k1=k1, b=b)
+        ref = reference_scores(docs, q, variant=variant, k1=k1, b=b)
+        np.testing.assert_allclose(idx.scores(q), ref, rtol=1e-9, atol=1e-9)
+        got = idx.top_k(q, k)
     assert_same_top_k(got, docs, q, k, ref)
     # Plus: the constant part is only added to matching docs, which is what the reference gives them.
     assert all(any(t in docs[d] for t in q) for d, _ in got)
@@ -186,7 +213,14 @@ def test_many_ties_at_the_boundary():
 def _corpus(n=300, seed=1):
     rng = np.random.default_rng(seed)
     vocab = [f"v{i}" for i in range(500)] + ["слово", "ключ", "naïve"]
-    return [list(rng.choice(vocab, size=int(rng.integers(0, 30)))) for _ in range(n)]
+    return _split(rng, vocab, rng.integers(0, 30, size=n), None)
+
+
+def _split(rng, vocab, lengths, p):
+    """Passages of the given lengths, words drawn from vocab (with probabilities p), in one draw."""
+    words = np.array(vocab, dtype=object)[rng.choice(len(vocab), size=int(lengths.sum()), p=p)].tolist()
+    ends = np.cumsum(lengths).tolist()
+    return [words[e - n : e] for e, n in zip(ends, lengths.tolist())]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -283,11 +317,11 @@ def _zipf_corpus(n_docs, seed, vocab_size=2000, max_len=60, dup_every=0, n_queri
     vocab = [f"z{i}" for i in range(vocab_size)]
     p = 1.0 / np.arange(1, vocab_size + 1) ** 1.05
     p /= p.sum()
-    docs = [list(rng.choice(vocab, size=int(rng.integers(0, max_len)), p=p)) for _ in range(n_docs)]
+    docs = _split(rng, vocab, rng.integers(0, max_len, size=n_docs), p)
     if dup_every:  # exact duplicates make exact score ties
         for i in range(dup_every, n_docs, dup_every):
             docs[i] = list(docs[i - dup_every])
-    queries = [list(rng.choice(vocab, size=int(rng.integers(1, 9)), p=p)) for _ in range(n_queries)]
+    queries = _split(rng, vocab, rng.integers(1, 9, size=n_queries), p)
     queries += [["z0", "z1"], ["z0"], ["z5", "z5", "z5"], ["z1999", "z0", "nope"], ["z3"] * 12]
     return docs, queries
 
@@ -300,30 +334,33 @@ def _check_against_dense(idx, queries, ks=(1, 10, 37)):
         if not known:
             assert idx.top_k(q) == []
             continue
-        matching = sorted({d for t in known for d in _docs_with(idx, t)})
+        matching = np.unique(np.concatenate([_docs_with(idx, t) for t in known]))
+        ranked = matching[np.lexsort((matching, -dense[matching]))].tolist()
         for k in ks:
-            want = sorted(matching, key=lambda i: (-dense[i], i))[:k]
             got = idx.top_k(q, k)
-            assert [d for d, _ in got] == want, (q, k)
+            assert [d for d, _ in got] == ranked[:k], (q, k)
             for d, s in got:
                 assert abs(s - dense[d]) <= 1e-9 * max(1.0, abs(dense[d]))
 
 
 def _docs_with(idx, term):
     t = idx._vocab[term]
-    return idx._docs[idx._offsets[t] : idx._offsets[t + 1]].tolist()
+    return np.asarray(idx._docs[idx._offsets[t] : idx._offsets[t + 1]])
 
 
 MODES = {
+    "tiny": {},
     # small corpora: exact float64 accumulation
-    "exact": {},
-    "exact-gather": {"_DENSE_RATIO": 0, "_FILL_RATIO": 0, "_SMALL": 0},
-    "exact-dense": {"_DENSE_RATIO": 10**9, "_FILL_RATIO": 10**9, "_SMALL": 0, "_MIN_BLOCK_BITS": 3, "_MAX_BLOCK_BITS": 3},
+    "exact": {"_TINY_DOCS": 0},
+    "exact-gather": {"_TINY_DOCS": 0, "_DENSE_RATIO": 0, "_FILL_RATIO": 0, "_SMALL": 0},
+    "exact-dense": {"_TINY_DOCS": 0, "_DENSE_RATIO": 10**9, "_FILL_RATIO": 10**9, "_SMALL": 0,
+                    "_MIN_BLOCK_BITS": 3, "_MAX_BLOCK_BITS": 3},
     # large corpora: quantized accumulation, then exact rescoring (forced here on a small corpus)
-    "approx": {"_EXACT_MAX_DOCS": 0},
-    "approx-dense-blocks": {"_EXACT_MAX_DOCS": 0, "_DENSE_RATIO": 10**9, "_FILL_RATIO": 10**9, "_SMALL": 0, "_MIN_BLOCK_BITS": 3, "_MAX_BLOCK_BITS": 3},
-    "approx-gather": {"_EXACT_MAX_DOCS": 0, "_DENSE_RATIO": 0, "_FILL_RATIO": 0, "_SMALL": 0},
-    "approx-tiny-sample": {"_EXACT_MAX_DOCS": 0, "_SMALL": 0, "_SAMPLE": 16},
+    "approx": {"_TINY_DOCS": 0, "_EXACT_MAX_DOCS": 0},
+    "approx-dense-blocks": {"_TINY_DOCS": 0, "_EXACT_MAX_DOCS": 0, "_DENSE_RATIO": 10**9, "_FILL_RATIO": 10**9,
+                            "_SMALL": 0, "_MIN_BLOCK_BITS": 3, "_MAX_BLOCK_BITS": 3},
+    "approx-gather": {"_TINY_DOCS": 0, "_EXACT_MAX_DOCS": 0, "_DENSE_RATIO": 0, "_FILL_RATIO": 0, "_SMALL": 0},
+    "approx-tiny-sample": {"_TINY_DOCS": 0, "_EXACT_MAX_DOCS": 0, "_SMALL": 0, "_SAMPLE": 16},
 }
 
 
@@ -333,20 +370,19 @@ MODES = {
     + [("okapi", "exact"), ("okapi", "approx-gather"), ("plus", "exact-gather"), ("plus", "approx-dense-blocks")],
 )
 def test_fast_paths_equal_dense_exact(monkeypatch, variant, mode):
-    import bot.engine as engine
-
     for name, value in MODES[mode].items():
         monkeypatch.setattr(engine, name, value)
-    docs, queries = _zipf_corpus(600, seed=11, dup_every=7, n_queries=40)
+    docs, queries = _zipf_corpus(400, seed=11, dup_every=7, n_queries=40)
     idx = BM25Index.build(docs, variant=variant, k1=1.2, b=0.75)
     _check_against_dense(idx, queries)
 
 
-def test_fast_path_equals_reference_and_rank_bm25():
-    docs, queries = _zipf_corpus(800, seed=5, dup_every=5)
+def test_fast_path_equals_reference_and_rank_bm25(monkeypatch):
+    monkeypatch.setattr(engine, "_TINY_DOCS", 0)
+    docs, queries = _zipf_corpus(500, seed=5, dup_every=5)
     ours = BM25Index.build(docs, variant="okapi")
     theirs = rank_bm25.BM25Okapi(docs)
-    for q in queries[:60]:
+    for q in queries[:40]:
         want = theirs.get_scores(q)
         got = ours.top_k(q, 10)
         matching = [i for i, d in enumerate(docs) if any(t in d for t in q)]
@@ -356,7 +392,8 @@ def test_fast_path_equals_reference_and_rank_bm25():
 
 
 def test_uint32_accumulator_for_heavy_queries(monkeypatch):
-    monkeypatch.setattr("bot.engine._EXACT_MAX_DOCS", 0)
+    monkeypatch.setattr(engine, "_TINY_DOCS", 0)
+    monkeypatch.setattr(engine, "_EXACT_MAX_DOCS", 0)
     docs, _ = _zipf_corpus(600, seed=3)
     idx = BM25Index.build(docs)
     heavy = max(idx._vocab, key=lambda t: int(idx._maxq[idx._vocab[t]]))
@@ -365,18 +402,23 @@ def test_uint32_accumulator_for_heavy_queries(monkeypatch):
     _check_against_dense(idx, [q])
 
 
-def test_threads_do_not_share_scratch():
+@pytest.mark.parametrize("exact_max", [0, 10**9])
+def test_threads_do_not_share_scratch(monkeypatch, exact_max):
     import concurrent.futures
 
-    docs, queries = _zipf_corpus(1200, seed=8)
+    monkeypatch.setattr(engine, "_TINY_DOCS", 0)
+    monkeypatch.setattr(engine, "_EXACT_MAX_DOCS", exact_max)
+    docs, queries = _zipf_corpus(600, seed=8)
     idx = BM25Index.build(docs)
     want = [idx.top_k(q) for q in queries]
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
-        for _ in range(3):
+        for _ in range(2):
             assert list(pool.map(idx.top_k, queries)) == want
 
 
-def test_loaded_index_uses_fast_paths(tmp_path: Path):
+def test_loaded_index_uses_fast_paths(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(engine, "_TINY_DOCS", 0)
+    monkeypatch.setattr(engine, "_EXACT_MAX_DOCS", 0)
     docs, queries = _zipf_corpus(1000, seed=9)
     idx = BM25Index.build(docs, variant="plus")
     idx.save(tmp_path, "fp")
