@@ -163,6 +163,7 @@ def decode_param(name: str, value: Any) -> Any:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # socketserver's default of 5 resets connections when a bot opens many at once
     allow_reuse_address = True
     double: TelegramDouble
 
@@ -477,6 +478,9 @@ class TelegramDouble:
         """Answer one HTTP request."""
         path, _, query = h.path.partition("?")
         body = _read_body(h)
+        if body is None:  # the client died mid-request: like Telegram, act on nothing
+            h.close_connection = True
+            return
         match = re.fullmatch(r"/bot([^/]*)/([A-Za-z0-9_]*)/?", path)
         if match is None:
             self._respond(h, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
@@ -1004,7 +1008,7 @@ def _check_markup(markup: Any) -> dict[str, Any] | None:
     return markup
 
 
-def _read_body(h: _Handler) -> bytes:
+def _read_body(h: _Handler) -> bytes | None:
     if h.headers.get("Transfer-Encoding", "").lower() == "chunked":
         chunks = []
         while True:
@@ -1015,7 +1019,9 @@ def _read_body(h: _Handler) -> bytes:
                 return b"".join(chunks)
             chunks.append(h.rfile.read(size))
             h.rfile.readline()
-    return h.rfile.read(int(h.headers.get("Content-Length") or 0))
+    length = int(h.headers.get("Content-Length") or 0)
+    body = h.rfile.read(length)
+    return body if len(body) == length else None  # None: the connection closed before the whole body came
 
 
 def _parse_params(ctype: str, body: bytes, query: str) -> dict[str, Any]:
