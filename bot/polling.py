@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 20  # seconds Telegram holds a getUpdates request open
 JOURNAL_KEEP = 2000  # handled update ids remembered across restarts
+BATCH = 100  # updates per getUpdates (Telegram's default limit)
+REPOLL_AFTER = 10  # with a full batch in hand, ask again once this many of the oldest are done
 
 
 class Journal:
@@ -35,7 +37,9 @@ class Journal:
         self._appended = 0
         if path is not None:
             with contextlib.suppress(OSError, ValueError):
-                self.ids = {int(x) for x in path.read_text().split()[-JOURNAL_KEEP:]}
+                # One damaged entry (a torn write) must not discard the others: skip it alone.
+                words = path.read_text(errors="replace").split()[-JOURNAL_KEEP:]
+                self.ids = {int(x) for x in words if x.isascii() and x.isdigit()}
 
     def add(self, update_id: int) -> None:
         self.ids.add(update_id)
@@ -127,7 +131,15 @@ class Poller:
                 self.journal.forget_below(offset)
             if updates and not fresh and self.inflight:
                 # Only updates still being handled came back: wait for one to finish instead of spinning.
-                await asyncio.wait(list(self.inflight.values()), timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+                # A full batch cannot change until the oldest are confirmed, and every getUpdates returns
+                # (and PTB parses) the whole batch again: then wait for the oldest few, not just any one.
+                oldest = [self.inflight[i] for i in sorted(self.inflight)[:REPOLL_AFTER]]
+                full = len(updates) >= BATCH
+                await asyncio.wait(
+                    oldest if full else list(self.inflight.values()),
+                    timeout=1.0,
+                    return_when=asyncio.ALL_COMPLETED if full else asyncio.FIRST_COMPLETED,
+                )
         await self.drain()
 
     async def _fetch(self) -> tuple[Update, ...] | None:

@@ -22,7 +22,6 @@ from telegram import (
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -50,6 +49,7 @@ from bot.render import (
     render_passage,
     render_sources,
 )
+from bot.retry import RetryingRateLimiter
 from bot.tglimits import html_to_plain, split_html
 
 log = logging.getLogger(__name__)
@@ -402,7 +402,7 @@ def build_application(settings: Settings, holder: CoreHolder) -> Application:
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
         .updater(None)  # bot.polling confirms updates only after handling them
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(RetryingRateLimiter(max_retries=3))
         .concurrent_updates(True)
         .build()
     )
