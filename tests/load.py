@@ -32,6 +32,7 @@ import itertools
 import math
 import os
 import random
+import shutil
 import signal
 import sys
 import tempfile
@@ -442,12 +443,17 @@ def report(result: Result, soak: bool, say: Callable[[str], None] = print) -> No
 def main() -> int:
     env = os.environ
     soak = float(env.get("LOAD_SECONDS", "0") or 0)
+    workdir = Path(tempfile.mkdtemp(prefix="csto-load-"))
     result = run(
         messages=int(env.get("LOAD_MESSAGES", "5000")), users=int(env.get("LOAD_USERS", "200")),
         groups=int(env.get("LOAD_GROUPS", "10")), pace=float(env.get("LOAD_PACE", "60")), soak_seconds=soak,
-        soak_rate=float(env.get("LOAD_RATE", "15")), drain=float(env.get("LOAD_DRAIN", "600")),
+        soak_rate=float(env.get("LOAD_RATE", "15")), drain=float(env.get("LOAD_DRAIN", "600")), workdir=workdir,
         say=lambda s: print(s, flush=True),
     )  # fmt: skip
+    if result.ok:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"load: the bot's log is in {workdir / 'bot.log'}", flush=True)
     report(result, bool(soak), say=lambda s: print(s, flush=True))
     return 0 if result.ok else 1
 
