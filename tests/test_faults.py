@@ -29,6 +29,7 @@ from tests.tgdouble import Call, TelegramDouble
 QUESTION = "When was the CSTO created?"
 APOLOGY = "Sorry, something went wrong"
 _users = itertools.count(810_000)
+AMBIGUOUS: list[str] = []  # scenarios whose send was ambiguous: each logs one error
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +40,12 @@ def tg() -> Iterator[TelegramDouble]:
 
 @pytest.fixture(scope="module")
 def bot(tg: TelegramDouble, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
-    """One bot for the scenarios that do not kill it (they run one after another)."""
+    """One bot for the scenarios that do not kill it (they run one after another). Its only logged
+    errors are the ambiguous sends, which the error path reports instead of resending."""
     with BotProcess(tg, tmp_path_factory.mktemp("faults"), RATE_LIMIT_PER_MINUTE="0") as proc:
         yield proc
-    assert tg.token not in proc.output()
+    assert proc.output().count("error while handling an update") == len(AMBIGUOUS)
+    assert tg.token not in proc.output() and tg.violations == []
 
 
 def answers(tg: TelegramDouble, chat: int) -> list[str]:
@@ -108,9 +111,10 @@ def test_server_errors_are_retried_with_backoff_and_answered_once(
     tries = attempts(tg, "sendMessage", user, mark)
     assert [c.status for c in tries] == [status] * times + [200]
     gaps = [b.at - a.at for a, b in itertools.pairwise(tries)]
-    # 0.5 s, 1 s, 2 s, each ±50 %: every gap at least half its nominal delay, and the delays grow overall.
+    # 0.5 s, 1 s, 2 s, each ±50 %: every gap at least half its nominal delay, and the delays grow
+    # (the third always exceeds the first; neighbours may overlap through the jitter).
     assert all(gap >= 0.25 * 2**i for i, gap in enumerate(gaps)), gaps
-    assert gaps[-1] > gaps[0], gaps
+    assert len(gaps) < 3 or gaps[2] > gaps[0], gaps
     assert len(answers(tg, user)) == 1 and not apologies(tg, user)
     assert f"retry {times}/5" in bot.output()
     assert_recovers(tg)
@@ -120,6 +124,7 @@ def test_slow_reply_past_the_timeout_is_not_sent_again(tg: TelegramDouble, bot: 
     """Telegram acted but answered too late: resending would answer twice, so the bot does not."""
     user, other, mark = next(_users), next(_users), tg.mark()
     tg.slow_reply("sendMessage", seconds=6.5, times=1)  # PTB's read timeout is 5 s
+    AMBIGUOUS.append("slow reply")
     tg.private_text(user, QUESTION)
     wait_until(lambda: attempts(tg, "sendChatAction", user, mark))
     tg.private_text(other, QUESTION)  # the others are served meanwhile
@@ -138,6 +143,7 @@ def test_dropped_connection_is_not_sent_again(tg: TelegramDouble, bot: BotProces
     the user has the answer; if not, the apology asks them to ask again. Never two answers."""
     user, mark = next(_users), tg.mark()
     tg.drop_connection("sendMessage", after_processing=after_processing)
+    AMBIGUOUS.append("dropped connection")
     tg.private_text(user, QUESTION)
     wait_until(lambda: apologies(tg, user))
     settle()
@@ -288,13 +294,6 @@ def test_cut_long_polls_lose_nothing(tg: TelegramDouble, bot: BotProcess) -> Non
     settle()
     assert all(len(answers(tg, u)) == 1 for u in users)
     assert_recovers(tg)
-
-
-def test_the_shared_bot_logged_only_the_expected_errors(tg: TelegramDouble, bot: BotProcess) -> None:
-    """Runs after the scenarios above: the only errors are the three ambiguous sends (not retried)."""
-    out = bot.output()
-    assert out.count("error while handling an update") == 3  # the slow reply and the two drops
-    assert tg.violations == []
 
 
 # ------------------------------------------------------------------------------------------ SIGKILL

@@ -175,8 +175,12 @@ def test_allowlist_holds_for_messages_commands_callbacks_inline_and_groups(tg: T
         tg.wait_for("sendMessage", _to(GROUP), after=mark)
         tg.wait_for("sendMessage", _to(OTHER_GROUP), after=mark)
         tg.wait_for("answerInlineQuery", after=mark)
-        time.sleep(0.8)
-        to_stranger = [c.params["text"] for c in tg.calls("sendMessage")[0:] if c.params.get("chat_id") == STRANGER]
+        deadline = time.monotonic() + 10
+        while len(tg.calls("answerCallbackQuery")) < len(data) or len(tg.calls("sendMessage")) < 6:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.5)  # room for anything that should not come
+        to_stranger = [c.params["text"] for c in tg.calls("sendMessage") if c.params.get("chat_id") == STRANGER]
         assert to_stranger == ["Sorry, this bot is private."] * 3
         refusals = [c for c in tg.calls("answerCallbackQuery") if c.params.get("text") == "Sorry, this bot is private."]
         assert len(refusals) == len(data)
