@@ -9,7 +9,6 @@ import re
 import secrets
 import signal
 import sys
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import urlparse
@@ -63,9 +62,8 @@ def install_redaction(*secret_values: str) -> None:
 
 
 def journal_path(settings: Settings) -> Path:
-    return heartbeat_path(settings).with_name("csto-bot.updates") if settings.heartbeat_file else Path(
-        tempfile.gettempdir()
-    ) / "csto-bot.updates"
+    """The journal of handled updates lives beside the heartbeat (a state volume in the container)."""
+    return heartbeat_path(settings).with_name("csto-bot.updates")
 
 
 def run_telegram(settings: Settings, core: Core, loader: Callable[[], Core]) -> int:
