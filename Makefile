@@ -35,7 +35,7 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python -m bench
 
 load: $(STAMP)
-	$(BIN)/python -m tests.load
+	$(BIN)/python -m tests.support.load
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache bench/results.json

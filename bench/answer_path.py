@@ -49,7 +49,7 @@ BUILTIN_QUESTIONS = [
 def _core_api():
     """(Core, render_html) if the core is there, else None."""
     try:
-        from bot.core import Core
+        from bot.core.answer import Core
         from bot.render import render_html
     except ImportError:
         return None

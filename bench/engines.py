@@ -2,9 +2,9 @@
 
 Every engine indexes the same pre-tokenized passages (lists of analyzed terms) and answers the
 same tokenized queries with its 10 best passages; BM25 parameters are k1 = 1.2, b = 0.75, the
-ones the bot uses (``bot.retrieval``):
+ones the bot uses (``bot.search.retriever``):
 
-* ``csto-bot``: ``bot.engine.BM25Index``, variant ``lucene`` (the bot's choice).
+* ``csto-bot``: ``bot.search.bm25.BM25Index``, variant ``lucene`` (the bot's choice).
 * ``rank-bm25``: ``BM25Okapi(docs).get_scores(query)`` then a top-k (its own idf: Okapi with the
   epsilon floor; it has no Lucene variant). Too slow for large corpora: stopped after a time
   budget, and the number of queries it finished is reported.
@@ -46,10 +46,10 @@ def dir_size(path: Path) -> int:
 
 class CstoBot:
     name = "csto-bot"
-    note = "bot.engine.BM25Index (lucene), numpy only"
+    note = "bot.search.bm25.BM25Index (lucene), numpy only"
 
     def build(self, docs, workdir):
-        from bot.engine import BM25Index
+        from bot.search.bm25 import BM25Index
 
         self.index = BM25Index.build(docs, k1=K1, b=B, variant="lucene")
 
@@ -59,7 +59,7 @@ class CstoBot:
         return target
 
     def reload(self, workdir):
-        from bot.engine import BM25Index
+        from bot.search.bm25 import BM25Index
 
         return BM25Index.load(workdir / "csto-bot", "bench")
 

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from bot import __version__
 from bot.config import Settings
 from bot.core import Core, Limits
-from bot.knowledge import KnowledgeError, check_knowledge
+from bot.knowledge.model import KnowledgeError
 
 log = logging.getLogger("bot")
 
@@ -77,13 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(settings.log_level if command in ("telegram", "health") else "WARNING")
 
     if command == "check":
-        problems = check_knowledge(settings.knowledge_path())
+        problems = Core.check(settings.knowledge_path())
         _report(problems)
         if not problems:
             print(f"{settings.knowledge_path()}: ok")
         return 1 if problems else 0
     if command == "health":
-        from bot.health import check_health
+        from bot.tg.health import check_health
 
         return check_health(settings)
 
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             print(render_text(answer))
         return 0
     if command == "eval":
-        from bot.evaluate import evaluate, load_questions
+        from bot.core.evaluate import evaluate, load_questions
 
         try:
             questions = load_questions(args.file)
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_console(core)
     if command == "telegram":
-        from bot.serve import run_telegram
+        from bot.tg.run import run_telegram
 
         return run_telegram(settings, core, lambda: load_core(settings))
     return 2

@@ -15,9 +15,10 @@ def bundled_knowledge() -> Path:
     checkout = Path(__file__).resolve().parent.parent / "knowledge"
     if checkout.is_dir():
         return checkout
-    # Installed, it is the data directory bot/knowledge/ (beside the bot.knowledge module, which is
-    # why it is found through the bot package).
-    return Path(str(resources.files("bot"))) / "knowledge"
+    # Installed, it is the data directory bot/bundled_knowledge/ (beside the bot.knowledge code). It has
+    # no __init__.py, so resources.files("bot.bundled_knowledge") would be a namespace package's
+    # MultiplexedPath, which is no file system path: it is found through the bot package instead.
+    return Path(str(resources.files("bot"))) / "bundled_knowledge"
 
 
 def _id_set(value: object) -> object:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.core import Core
+from bot.core.answer import Core
 from bot.render import render_sources, render_text
 
 BANNER = "csto-bot console — ask a question about the CSTO and Eurasian security. /help, /sources, /quit."

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import bundled_knowledge
-from bot.core import Core
+from bot.core.answer import Core
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT.parent / "shared" / "eval" / "questions.jsonl"

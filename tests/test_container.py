@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from bot.config import Settings
-from bot.polling import Poller
+from bot.tg.polling import Poller
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"

@@ -13,10 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core import Core
-from bot.knowledge import check_knowledge
+from bot.core.answer import Core
 from bot.render import render_html_blocks, render_text
-from bot.tglimits import MAX_ENTITIES, MAX_MESSAGE_UNITS, parse_html, split_html
+from bot.tg.html import MAX_ENTITIES, MAX_MESSAGE_UNITS, parse_html, split_html
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -79,5 +78,5 @@ def test_corrupted_knowledge_gives_clear_errors(tmp_path_factory: pytest.TempPat
     (directory / "doc.md").write_bytes(document if isinstance(document, bytes) else document.encode("utf-8"))
     if aliases is not None:
         (directory / "aliases.yaml").write_bytes(aliases if isinstance(aliases, bytes) else aliases.encode("utf-8"))
-    for problem in check_knowledge(directory):
+    for problem in Core.check(directory):
         assert re.match(r"^.+:\d+: \S", str(problem)), problem

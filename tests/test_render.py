@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import Core
-from bot.models import Answer, Kind, Quote, Source
+from bot.core.answer import Core
+from bot.core.models import Answer, Kind, Quote, Source
 from bot.render import render_citation_html, render_html, render_html_blocks, render_passage, render_sources, render_text
-from bot.tglimits import parse_html
+from bot.tg.html import parse_html
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = {

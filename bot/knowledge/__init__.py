@@ -1,0 +1,1 @@
+"""The knowledge model (`model`) and its loading and validation (`load`), beneath search and answers."""

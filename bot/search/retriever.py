@@ -1,0 +1,95 @@
+"""BM25 retrieval over the knowledge passages: index building or loading, search and term weights."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.search.aliases import AliasTable
+from bot.search.analysis import Analyzer
+from bot.search.bm25 import BM25Index
+from bot.knowledge.model import KnowledgeBase, Passage
+
+log = logging.getLogger(__name__)
+
+VARIANT = "lucene"  # chosen by measurement on the development questions: see README, "Retrieval"
+K1 = 1.2
+B = 0.75
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    passage: Passage
+    score: float
+
+
+def indexed_text(passage: Passage) -> str:
+    """What the index sees of a passage: its label (e.g. "About the Author") and its text."""
+    if passage.search_text is not None:
+        return passage.search_text
+    return f"{passage.label}\n{passage.text}" if passage.label else passage.text
+
+
+def _cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "csto-bot"
+
+
+def index_locations(kb: KnowledgeBase, index_dir: Path | None) -> list[Path]:
+    """Where a persisted index may live: the setting, beside the knowledge, a user cache, a temp dir.
+
+    The first that holds a matching index is used; a new index is saved to the first writable one.
+    """
+    key = hashlib.sha256(str(kb.directory.resolve()).encode()).hexdigest()[:16]
+    places = [kb.directory / ".index", _cache_root() / key, Path(tempfile.gettempdir()) / "csto-bot" / key]
+    return ([index_dir] if index_dir is not None else []) + places
+
+
+class Retriever:
+    """Finds the passages that best answer a list of query terms."""
+
+    def __init__(self, kb: KnowledgeBase, analyzer: Analyzer, index: BM25Index) -> None:
+        self.kb = kb
+        self.analyzer = analyzer
+        self.index = index
+        self._unknown_weight = math.log(1.0 + (index.n_docs + 0.5) / 0.5)
+
+    @classmethod
+    def build(cls, kb: KnowledgeBase, index_dir: Path | None = None, persist: bool = True) -> Retriever:
+        """Load the persisted index when its fingerprint matches the knowledge; else build (and save) it."""
+        analyzer = Analyzer(AliasTable(kb.aliases))
+        fingerprint = fingerprint_of(kb, analyzer)
+        places = index_locations(kb, index_dir)
+        for place in places:
+            index = BM25Index.load(place, fingerprint)
+            if index is not None and index.n_docs == len(kb.passages):
+                log.debug("loaded index from %s", place)
+                return cls(kb, analyzer, index)
+        docs = [analyzer.terms(indexed_text(p)) for p in kb.passages]
+        index = BM25Index.build(docs, k1=K1, b=B, variant=VARIANT)
+        if persist:
+            for place in places:
+                try:
+                    index.save(place, fingerprint)
+                    log.debug("saved index to %s", place)
+                    break
+                except OSError as e:  # a read-only place: try the next one
+                    log.debug("cannot save index to %s: %s", place, e)
+        return cls(kb, analyzer, index)
+
+    def weight(self, term: str) -> float:
+        """How much a term says: its idf, and for a term no passage has, the highest idf possible."""
+        return self.index.idf(term) if self.index.df(term) else self._unknown_weight
+
+    def search(self, terms: list[str], k: int) -> list[Hit]:
+        return [Hit(self.kb.passages[i], s) for i, s in self.index.top_k(terms, k)]
+
+
+def fingerprint_of(kb: KnowledgeBase, analyzer: Analyzer) -> str:
+    settings = f"{analyzer.signature()};variant={VARIANT};k1={K1};b={B}"
+    return hashlib.sha256(f"{kb.fingerprint};{settings}".encode()).hexdigest()

@@ -1,0 +1,1 @@
+"""The Telegram adapter: handlers, message limits, polling and webhook, running and reloading."""

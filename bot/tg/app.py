@@ -1,0 +1,429 @@
+"""The Telegram adapter: handlers that turn questions into answers and answers into messages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from contextlib import suppress
+from dataclasses import dataclass
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import __version__
+from bot.tg.buttons import AnswerState, AnswerStore
+from bot.config import Settings
+from bot.core.answer import Core, language_of, source_of
+from bot.core.models import Answer
+from bot.tg.quota import QuestionQuota, Verdict
+from bot.tg.reload import CoreHolder
+from bot.render import (
+    render_about_html,
+    render_citation_html,
+    render_commands_html,
+    render_html_blocks,
+    render_inline_html,
+    render_passage,
+    render_sources,
+)
+from bot.tg.retry import RetryingLimiter
+from bot.tg.html import html_to_plain, split_html
+
+log = logging.getLogger(__name__)
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+TEXTS = {
+    "en": {
+        "as_text": "Please send me your question as text.",
+        "expired": "This answer has expired — please ask again.",
+        "flood": "You are asking faster than I can answer. Please wait {s} seconds and ask again.",
+        "private": "Sorry, this bot is private.",
+        "error": "Sorry, something went wrong while answering. Please try again.",
+        "ask_usage": "Write your question after the command, e.g. /ask Who are the members of the CSTO?",
+        "unknown": "I do not know that command. Type your question, or see /help.",
+        "more": "More ▸",
+        "source": "Source [{n}]",
+        "cite": "Cite [{n}]",
+        "reload_ok": "Knowledge reloaded: {d} documents, {p} passages.",
+        "reload_bad": "The new knowledge is invalid, so the old one keeps answering:",
+        "admins_only": "Only administrators can do that.",
+    },
+    "ru": {
+        "as_text": "Пожалуйста, пришлите вопрос текстом.",
+        "expired": "Этот ответ устарел — пожалуйста, спросите ещё раз.",
+        "flood": "Вы спрашиваете быстрее, чем я успеваю отвечать. Подождите {s} с и спросите снова.",
+        "private": "Извините, это закрытый бот.",
+        "error": "Извините, при ответе что-то пошло не так. Попробуйте ещё раз.",
+        "ask_usage": "Напишите вопрос после команды, например: /ask Кто входит в ОДКБ?",
+        "unknown": "Я не знаю такой команды. Напишите вопрос или посмотрите /help.",
+        "more": "Ещё ▸",
+        "source": "Источник [{n}]",
+        "cite": "Цитировать [{n}]",
+        "reload_ok": "База знаний обновлена: документов {d}, фрагментов {p}.",
+        "reload_bad": "Новая база знаний содержит ошибки, поэтому отвечает прежняя:",
+        "admins_only": "Это могут делать только администраторы.",
+    },
+}
+COMMANDS = {
+    "en": [("start", "What this bot is, with example questions"), ("help", "How to ask, commands and buttons"),
+           ("sources", "Every source with its citation"), ("about", "Version and knowledge base size"),
+           ("ask", "Ask a question (in groups)")],
+    "ru": [("start", "Что это за бот и примеры вопросов"), ("help", "Как спрашивать, команды и кнопки"),
+           ("sources", "Все источники с библиографическими ссылками"), ("about", "Версия и объём базы знаний"),
+           ("ask", "Задать вопрос (в группах)")],
+}  # fmt: skip
+
+
+@dataclass
+class Services:
+    """Everything the handlers share, kept in `application.bot_data["services"]`."""
+
+    settings: Settings
+    holder: CoreHolder
+    store: AnswerStore
+    limiter: QuestionQuota
+
+    @property
+    def core(self) -> Core:
+        return self.holder.core
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.application.bot_data["services"]  # type: ignore[no-any-return]
+
+
+def user_lang(update: Update) -> str:
+    user = update.effective_user
+    return "ru" if user and (user.language_code or "").startswith(("ru", "uk", "be", "kk")) else "en"
+
+
+def text_for(lang: str, key: str, **kwargs: object) -> str:
+    return TEXTS.get(lang, TEXTS["en"])[key].format(**kwargs)
+
+
+async def send_html(
+    context: ContextTypes.DEFAULT_TYPE,
+    chat_id: int,
+    blocks: list[str],
+    markup: InlineKeyboardMarkup | None = None,
+    reply_to: int | None = None,
+) -> None:
+    """Send HTML blocks within Telegram's limits; buttons go under the last message.
+
+    If Telegram still refuses the HTML, the same text goes out plain.
+    """
+    messages = split_html(blocks)
+    for i, html in enumerate(messages):
+        last = i == len(messages) - 1
+        reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to and i == 0 else None
+        try:
+            await context.bot.send_message(
+                chat_id, html, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
+                reply_markup=markup if last else None, reply_parameters=reply,
+            )  # fmt: skip
+        except BadRequest as e:
+            if "parse entities" not in str(e).lower():
+                raise
+            log.warning("Telegram refused the HTML (%s); sending plain text instead", e.message)
+            await context.bot.send_message(
+                chat_id, html_to_plain(html), link_preview_options=NO_PREVIEW,
+                reply_markup=markup if last else None, reply_parameters=reply,
+            )  # fmt: skip
+
+
+def answer_keyboard(answer: Answer, key: str) -> InlineKeyboardMarkup | None:
+    if not answer.quotes:
+        return None
+    lang = answer.lang
+    numbers = [q.n for q in answer.quotes]
+    sources = [
+        InlineKeyboardButton(
+            text_for(lang, "source", n=q.n) + ("" if numbers.count(q.n) == 1 else f" · {i + 1}"),
+            callback_data=f"s:{key}:{i}",
+        )
+        for i, q in enumerate(answer.quotes)
+    ]
+    second = [InlineKeyboardButton(text_for(lang, "cite", n=s.n), callback_data=f"c:{key}:{s.n}") for s in answer.sources]
+    if answer.more:
+        second.append(InlineKeyboardButton(text_for(lang, "more"), callback_data=f"m:{key}"))
+    return InlineKeyboardMarkup([sources, second])
+
+
+async def answer_question(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, question: str, offset: int = 0, reply_to: int | None = None
+) -> None:
+    """The one path from a question to messages: rate limit, typing…, answer, render, send."""
+    s = services(context)
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return
+    if user is not None:
+        verdict = s.limiter.check(user.id)
+        if verdict is Verdict.DROP:
+            return
+        if verdict is Verdict.WARN:
+            lang = language_of(question) if question.strip() else user_lang(update)
+            await context.bot.send_message(chat.id, text_for(lang, "flood", s=s.limiter.retry_after(user.id)))
+            return
+    with suppress(TelegramError):
+        await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
+    core = s.core
+    answer = await asyncio.to_thread(core.answer, question, offset)
+    markup = None
+    if answer.quotes:
+        state = AnswerState(
+            answer.question, answer.offset, tuple(q.passage_id for q in answer.quotes),
+            tuple(src.id for src in answer.sources), chat.id, answer.lang, bool(answer.more),
+        )  # fmt: skip
+        markup = answer_keyboard(answer, s.store.put(state))
+    await send_html(context, chat.id, render_html_blocks(answer), markup, reply_to)
+
+
+async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    core, lang = services(context).core, user_lang(update)
+    welcome = core.answer("help" if lang == "en" else "помощь")
+    buttons = [[InlineKeyboardButton(q[:60], callback_data=f"q:{i}")] for i, q in enumerate(welcome.suggestions)]
+    assert update.effective_chat is not None
+    await send_html(context, update.effective_chat.id, render_html_blocks(welcome), InlineKeyboardMarkup(buttons))
+
+
+async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    core, lang = services(context).core, user_lang(update)
+    blocks = render_html_blocks(core.answer("help" if lang == "en" else "помощь")) + [render_commands_html(lang)]
+    assert update.effective_chat is not None
+    await send_html(context, update.effective_chat.id, blocks)
+
+
+async def on_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_chat is not None
+    await send_html(context, update.effective_chat.id, render_sources(services(context).core.documents, "html", user_lang(update)))
+
+
+async def on_about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    core = services(context).core
+    html = render_about_html(__version__, len(core.documents), len(core.kb.passages), user_lang(update))
+    assert update.effective_chat is not None
+    await send_html(context, update.effective_chat.id, [html])
+
+
+async def on_ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    assert message is not None
+    question = " ".join(context.args or [])
+    if not question.strip():
+        await message.reply_text(text_for(user_lang(update), "ask_usage"))
+        return
+    await answer_question(update, context, question, reply_to=message.message_id)
+
+
+async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    await answer_question(update, context, message.text)
+
+
+def _addressed_question(update: Update, bot_id: int, username: str) -> str | None:
+    """In a group: the question if the message mentions the bot or replies to it, else None."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return None
+    replied = message.reply_to_message is not None and message.reply_to_message.from_user is not None and (
+        message.reply_to_message.from_user.id == bot_id
+    )
+    mentions = message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
+    mentioned = any(
+        (e.type == MessageEntity.MENTION and text.lstrip("@").casefold() == username.casefold())
+        or (e.user is not None and e.user.id == bot_id)
+        for e, text in mentions.items()
+    )
+    if not (replied or mentioned):
+        return None
+    return re.sub(rf"@{re.escape(username)}\b", " ", message.text, flags=re.IGNORECASE).strip()
+
+
+async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    question = _addressed_question(update, context.bot.id, context.bot.username)
+    if question is None:
+        return  # a conversation between people: stay silent
+    assert update.effective_message is not None
+    await answer_question(update, context, question, reply_to=update.effective_message.message_id)
+
+
+async def on_not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(text_for(user_lang(update), "as_text"))
+
+
+async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(text_for(user_lang(update), "unknown"))
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """More, Source [n], Cite [n] and the example questions under /start. Every query is answered."""
+    query = update.callback_query
+    assert query is not None
+    s, lang = services(context), user_lang(update)
+    chat = update.effective_chat
+    kind, _, rest = (query.data or "").partition(":")
+    if kind == "q" and chat is not None:
+        examples = s.core.examples
+        index = int(rest) if rest.isdigit() else -1
+        await query.answer()
+        if 0 <= index < len(examples):
+            await answer_question(update, context, examples[index])
+        return
+    key, _, arg = rest.partition(":")
+    state = s.store.get(key, chat.id) if chat is not None and key else None
+    if state is None or chat is None:
+        await query.answer(text_for(lang, "expired"), show_alert=True)
+        return
+    await query.answer()
+    reply_to = query.message.message_id if query.message else None
+    if kind == "m":
+        await answer_question(update, context, state.question, state.offset + len(state.passage_ids), reply_to)
+    elif kind == "s" and arg.isdigit() and int(arg) < len(state.passage_ids):
+        view = s.core.passage_view(state.passage_ids[int(arg)])
+        if view is None:  # the knowledge changed since the answer
+            await context.bot.send_message(chat.id, text_for(state.lang, "expired"))
+            return
+        await send_html(context, chat.id, render_passage(view, "html", state.lang), reply_to=reply_to)
+    elif kind == "c" and arg.isdigit() and 1 <= int(arg) <= len(state.source_ids):
+        document = s.core.document(state.source_ids[int(arg) - 1])
+        if document is None:
+            await context.bot.send_message(chat.id, text_for(state.lang, "expired"))
+            return
+        await send_html(context, chat.id, [render_citation_html(source_of(document, int(arg)), state.lang)], reply_to=reply_to)
+
+
+async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`@bot question` in any chat: the best quotations, each inserting itself with its citation."""
+    query = update.inline_query
+    assert query is not None
+    results = []
+    if len(query.query.strip()) >= 3:
+        answer = await asyncio.to_thread(services(context).core.answer, query.query)
+        for i, quote in enumerate(answer.quotes):
+            results.append(
+                InlineQueryResultArticle(
+                    id=f"{i}",
+                    title=f"[{quote.n}] {quote.source.title}"[:100],
+                    description=quote.text[:200],
+                    input_message_content=InputTextMessageContent(
+                        render_inline_html(quote, answer.lang), parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+                    ),
+                )
+            )
+    await query.answer(results, cache_time=60)
+
+
+async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Admins only: validate and swap in the knowledge directory; errors are reported, nothing breaks."""
+    s, lang = services(context), user_lang(update)
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    if user is None or user.id not in s.settings.admin_ids:
+        await message.reply_text(text_for(lang, "admins_only"))
+        return
+    problems = await s.holder.reload()
+    if problems:
+        listing = "\n".join(str(p) for p in problems[:20])
+        await message.reply_text(f"{text_for(lang, 'reload_bad')}\n{listing}"[:4000])
+    else:
+        await message.reply_text(text_for(lang, "reload_ok", d=len(s.core.documents), p=len(s.core.kb.passages)))
+
+
+async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The allowlist, before every other handler: others get a polite refusal and nothing else."""
+    allowed = services(context).settings.allowed_ids
+    if not allowed:
+        return
+    user, chat = update.effective_user, update.effective_chat
+    if (user and user.id in allowed) or (chat and chat.id in allowed):
+        return
+    lang = user_lang(update)
+    if update.callback_query:
+        await update.callback_query.answer(text_for(lang, "private"), show_alert=True)
+    elif update.inline_query:
+        await update.inline_query.answer([], cache_time=0, is_personal=True)
+    elif update.effective_message and chat and chat.type == chat.PRIVATE:
+        await update.effective_message.reply_text(text_for(lang, "private"))
+    raise ApplicationHandlerStop
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log with the traceback, tell the user in one sentence, keep serving everyone else."""
+    log.error("error while handling an update", exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    lang = user_lang(update)
+    with suppress(TelegramError):
+        if update.callback_query:
+            await update.callback_query.answer(text_for(lang, "error"))
+        elif update.effective_chat and not update.inline_query:
+            await context.bot.send_message(update.effective_chat.id, text_for(lang, "error"))
+
+
+async def register_commands(app: Application) -> None:
+    for lang, commands in COMMANDS.items():
+        await app.bot.set_my_commands(
+            [BotCommand(c, d) for c, d in commands], language_code=None if lang == "en" else lang
+        )
+
+
+def build_application(settings: Settings, holder: CoreHolder) -> Application:
+    """The one place the PTB application is assembled."""
+    assert settings.telegram_bot_token is not None
+    app = (
+        Application.builder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.telegram_api_base_url)
+        .updater(None)  # bot.tg.polling confirms updates only after handling them
+        .rate_limiter(RetryingLimiter(max_retries=3))
+        .concurrent_updates(True)
+        .build()
+    )
+    app.bot_data["services"] = Services(
+        settings, holder, AnswerStore(settings.answer_state_max, settings.answer_state_ttl),
+        QuestionQuota(settings.rate_limit_per_minute),
+    )  # fmt: skip
+    private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
+    new_message = filters.UpdateType.MESSAGE
+    app.add_handler(TypeHandler(Update, gate), group=-1)
+    app.add_handler(CommandHandler("start", on_start, filters=new_message))
+    app.add_handler(CommandHandler("help", on_help, filters=new_message))
+    app.add_handler(CommandHandler("sources", on_sources, filters=new_message))
+    app.add_handler(CommandHandler("about", on_about, filters=new_message))
+    app.add_handler(CommandHandler("ask", on_ask, filters=new_message))
+    app.add_handler(CommandHandler("reload", on_reload, filters=new_message))
+    app.add_handler(MessageHandler(new_message & private & filters.TEXT & ~filters.COMMAND, on_private_text))
+    app.add_handler(MessageHandler(new_message & groups & filters.TEXT & ~filters.COMMAND, on_group_text))
+    app.add_handler(MessageHandler(new_message & private & filters.COMMAND, on_unknown_command))
+    app.add_handler(MessageHandler(new_message & private & ~filters.TEXT & ~filters.StatusUpdate.ALL, on_not_text))
+    app.add_handler(CallbackQueryHandler(on_button))
+    app.add_handler(InlineQueryHandler(on_inline))
+    app.add_error_handler(on_error)
+    return app
