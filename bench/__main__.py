@@ -63,8 +63,18 @@ def label(n: int) -> str:
 
 def run_worker(engine: str, size: int, queries_file: Path, workdir: Path, budget: float, check_n: int) -> dict:
     out = workdir / f"{engine}-{size}.json"
-    cmd = [sys.executable, "-m", "bench.worker", engine, str(size), str(queries_file), str(out), str(workdir / engine),
-           str(budget), str(check_n)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.worker",
+        engine,
+        str(size),
+        str(queries_file),
+        str(out),
+        str(workdir / engine),
+        str(budget),
+        str(check_n),
+    ]
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=WORKER_TIMEOUT)
@@ -89,9 +99,18 @@ def fmt(v, digits=3) -> str:
 
 
 def print_table(rows: list[dict]) -> None:
-    cols = [("engine", "engine", 0), ("size", "size", 0), ("build_s", "build s", 2), ("peak_mb", "peak MB", 0),
-            ("index_mb", "index MB", 1), ("query_ms_median", "median ms", 3), ("query_ms_p99", "p99 ms", 3),
-            ("qps", "qps", 0), ("done", "queries", 0), ("top10", "top-10 vs ref", 0)]
+    cols = [
+        ("engine", "engine", 0),
+        ("size", "size", 0),
+        ("build_s", "build s", 2),
+        ("peak_mb", "peak MB", 0),
+        ("index_mb", "index MB", 1),
+        ("query_ms_median", "median ms", 3),
+        ("query_ms_p99", "p99 ms", 3),
+        ("qps", "qps", 0),
+        ("done", "queries", 0),
+        ("top10", "top-10 vs ref", 0),
+    ]
     table = []
     for r in rows:
         if "error" in r:
@@ -142,8 +161,11 @@ def main() -> int:
             qfile.write_text(json.dumps(queries), encoding="utf-8")
             check_n = 20 if size >= 1_000_000 else 100
             reference = Reference(corpus)
-            print(f"\n== {label(size)} passages ({corpus.ids.shape[0]:,} tokens, {len(corpus.vocab):,} terms), "
-                  f"{len(queries)} queries; corpus ready in {time.perf_counter() - t0:.1f} s", flush=True)
+            print(
+                f"\n== {label(size)} passages ({corpus.ids.shape[0]:,} tokens, {len(corpus.vocab):,} terms), "
+                f"{len(queries)} queries; corpus ready in {time.perf_counter() - t0:.1f} s",
+                flush=True,
+            )
             for engine in engines:
                 res = run_worker(engine, size, qfile, workdir, budget, check_n)
                 checked = res.pop("checked", None)
@@ -166,8 +188,11 @@ def main() -> int:
                 cmd = [sys.executable, "-m", "bench.answer_path", which]
                 try:
                     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=WORKER_TIMEOUT)
-                    res = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else {
-                        "kb": which, "error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
+                    res = (
+                        json.loads(proc.stdout.strip().splitlines()[-1])
+                        if proc.returncode == 0
+                        else {"kb": which, "error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
+                    )
                 except (subprocess.TimeoutExpired, IndexError, json.JSONDecodeError) as e:
                     res = {"kb": which, "error": str(e)[:200]}
                 answer.append(res)
@@ -179,10 +204,12 @@ def main() -> int:
     print_table(rows)
     payload = {
         "results": [
-            {k: r.get(k) for k in ("engine", "size", "build_s", "peak_mb", "index_mb", "query_ms_median", "query_ms_p99",
-                                   "qps")}
-            | {k: r[k] for k in ("queries", "queries_done", "passes", "base_mb", "load_s", "warmup_s", "note", "check", "error")
-               if k in r}
+            {k: r.get(k) for k in ("engine", "size", "build_s", "peak_mb", "index_mb", "query_ms_median", "query_ms_p99", "qps")}
+            | {
+                k: r[k]
+                for k in ("queries", "queries_done", "passes", "base_mb", "load_s", "warmup_s", "note", "check", "error")
+                if k in r
+            }
             for r in rows
         ],
         "answer_path": answer,

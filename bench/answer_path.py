@@ -66,8 +66,11 @@ def _time_questions(core, render_html, questions: list[str], repeat: int) -> dic
             render_html(core.answer(q))
             times.append(time.perf_counter() - t0)
     ms = np.array(times) * 1e3
-    return {"answer_ms_median": round(float(np.median(ms)), 3), "answer_ms_p99": round(float(np.percentile(ms, 99)), 3),
-            "answers": len(times)}
+    return {
+        "answer_ms_median": round(float(np.median(ms)), 3),
+        "answer_ms_p99": round(float(np.percentile(ms, 99)), 3),
+        "answers": len(times),
+    }
 
 
 def bundled(index_dir: Path) -> dict[str, object]:
@@ -88,8 +91,13 @@ def bundled(index_dir: Path) -> dict[str, object]:
     t0 = time.perf_counter()
     core = Core.load(ROOT / "knowledge", index_dir=index_dir)
     warm = time.perf_counter() - t0
-    out = {"kb": "bundled", "passages": len(core.kb.passages), "questions": len(questions),
-           "load_cold_s": round(cold, 3), "load_warm_s": round(warm, 3)}
+    out = {
+        "kb": "bundled",
+        "passages": len(core.kb.passages),
+        "questions": len(questions),
+        "load_cold_s": round(cold, 3),
+        "load_warm_s": round(warm, 3),
+    }
     out.update(_time_questions(core, render_html, questions, repeat=20))
     return out
 
@@ -117,7 +125,7 @@ def _write_kb(target: Path, n_passages: int, seed: int = 7) -> None:
             "authors: []",
             "language: en",
             f'citation: "Wikipedia lead sections, recombined for the benchmark ({source})"',
-            "note: \"Synthetic benchmark document: real sentences, recombined.\"",
+            'note: "Synthetic benchmark document: real sentences, recombined."',
             "---",
         ]
         for p in range(min(per_doc, n_passages - d * per_doc)):
@@ -158,8 +166,13 @@ def synthetic(n_passages: int = 100_000, n_questions: int = 200) -> dict[str, ob
             continue
         start = int(rng.integers(0, len(words) - 9))
         questions.append(" ".join(words[start : start + int(rng.integers(4, 10))]) + "?")
-    out = {"kb": f"synthetic {n_passages}", "passages": len(core.kb.passages), "questions": len(questions),
-           "load_first_s": round(first, 3), "load_warm_s": round(warm, 3)}
+    out = {
+        "kb": f"synthetic {n_passages}",
+        "passages": len(core.kb.passages),
+        "questions": len(questions),
+        "load_first_s": round(first, 3),
+        "load_warm_s": round(warm, 3),
+    }
     out.update(_time_questions(core, render_html, questions, repeat=2))
     return out
 

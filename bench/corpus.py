@@ -216,8 +216,10 @@ def generate(n: int) -> Corpus:
 
 def _describe(real: Corpus) -> str:
     f = fit(real)
-    return (f"{real.source}, {real.n} real passages + generator fitted to them (Zipf s={f.zipf_s:.2f}, "
-            f"unseen mass={f.unseen_mass:.3f}, topic share={TOPIC_SHARE})")
+    return (
+        f"{real.source}, {real.n} real passages + generator fitted to them (Zipf s={f.zipf_s:.2f}, "
+        f"unseen mass={f.unseen_mass:.3f}, topic share={TOPIC_SHARE})"
+    )
 
 
 def queries(corpus: Corpus, count: int = 1000, seed: int = SEED) -> list[list[str]]:

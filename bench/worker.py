@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 PASSES = 3
 
 
@@ -96,16 +95,18 @@ def main(argv: list[str]) -> None:
             break
     total = time.perf_counter() - started
     ms = np.array(times) * 1e3
-    result.update({
-        "queries": len(queries),
-        "queries_done": done_first,
-        "passes": round(len(times) / len(queries), 2),
-        "query_ms_median": round(float(np.median(ms)), 4),
-        "query_ms_p99": round(float(np.percentile(ms, 99)), 4),
-        "qps": round(len(times) / total, 1),
-        "base_mb": round(base, 1),
-        "note": engine.note,
-    })
+    result.update(
+        {
+            "queries": len(queries),
+            "queries_done": done_first,
+            "passes": round(len(times) / len(queries), 2),
+            "query_ms_median": round(float(np.median(ms)), 4),
+            "query_ms_p99": round(float(np.percentile(ms, 99)), 4),
+            "qps": round(len(times) / total, 1),
+            "base_mb": round(base, 1),
+            "note": engine.note,
+        }
+    )
 
     # Results of the first queries, to compare with the reference computation (untimed).
     checked = []

@@ -9,8 +9,8 @@ from functools import cache
 
 import jinja2
 
-from bot.knowledge.model import Document
 from bot.core.models import Answer, PassageView, Quote, Source
+from bot.knowledge.model import Document
 
 BLOCK = "\x1e"  # separates the blocks of a rendered message (where a long message may be split)
 EXPANDABLE_FROM = 400  # quotations longer than this are collapsible in Telegram

@@ -53,14 +53,15 @@ def small_kb(tmp_path: Path) -> Path:
         "## Only\nKazakhstan chaired the CSTO in 2024, and the chairmanship was stabilization-oriented.\n",
     )
     (tmp_path / "aliases.yaml").write_text(
-        "groups:\n  - [CSTO, Collective Security Treaty Organization, ОДКБ]\n"
-        "  - [EAEU, Eurasian Economic Union, ЕАЭС]\n",
+        "groups:\n  - [CSTO, Collective Security Treaty Organization, ОДКБ]\n  - [EAEU, Eurasian Economic Union, ЕАЭС]\n",
         encoding="utf-8",
     )
     return tmp_path
 
 
-def run_cli(*args: str, stdin: str = "", env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m bot ARGS` as a user would, with no Telegram token in the environment."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
     full_env.update(env or {})

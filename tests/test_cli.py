@@ -36,7 +36,17 @@ def test_ask_plain_text_and_stdin() -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["", "   ", "x" * 10_000, "?!.,;:", "🙂🙃🇰🇿", "<b>CSTO</b><script>", "**CSTO** _bold_ [a](b)", "a\x00b\x1b[31mc", "CSTO ОДКБ 集体安全"],
+    [
+        "",
+        "   ",
+        "x" * 10_000,
+        "?!.,;:",
+        "🙂🙃🇰🇿",
+        "<b>CSTO</b><script>",
+        "**CSTO** _bold_ [a](b)",
+        "a\x00b\x1b[31mc",
+        "CSTO ОДКБ 集体安全",
+    ],
 )
 def test_ask_never_crashes(question: str) -> None:
     result = run_cli("ask", "--json", stdin=question)  # stdin: argv cannot carry a NUL byte

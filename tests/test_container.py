@@ -149,7 +149,12 @@ def test_hadolint_finds_nothing(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HADOLINT_")}
     result = subprocess.run(
         [binary, "--config", str(config), "--format", "json", "--no-color", str(DOCKERFILE)],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=env,
+        check=False,
     )
     assert result.stdout.strip(), f"hadolint printed nothing (exit {result.returncode}): {result.stderr}"
     findings = json.loads(result.stdout)
@@ -159,7 +164,9 @@ def test_hadolint_finds_nothing(tmp_path: Path) -> None:
     for number, line in enumerate(lines, 1):
         if "hadolint ignore" in line:
             reason = lines[number - 2].strip() if number > 1 else ""
-            assert reason.startswith("#") and "hadolint" not in reason, f"Dockerfile:{number}: an ignore without its reason above it"
+            assert reason.startswith("#") and "hadolint" not in reason, (
+                f"Dockerfile:{number}: an ignore without its reason above it"
+            )
 
 
 # ---------------------------------------------------------------- the Dockerfile's promises
@@ -212,7 +219,7 @@ def test_no_secret_in_any_layer_or_build_argument(dockerfile: str) -> None:
     for ins in instructions(dockerfile):
         assert ins.keyword != "ARG", f"line {ins.line}: no build arguments (a secret there stays in the image history)"
         if ins.keyword in ("ENV", "LABEL"):
-            for key, value in env_pairs(ins.args).items():
+            for key, _value in env_pairs(ins.args).items():
                 assert not SECRET_WORDS.search(key), f"line {ins.line}: {key} belongs in the run-time environment"
         if ins.keyword in ("COPY", "ADD"):
             assert ".env" not in ins.args.split(), f"line {ins.line}: .env is never copied"
@@ -286,9 +293,22 @@ def excluded(path: str, rules: list[tuple[bool, re.Pattern[str]]]) -> bool:
 
 @pytest.mark.parametrize(
     "path",
-    [".env", ".venv/bin/python", ".git/HEAD", "tests/test_cli.py", "tests/golden/russian.txt", ".pytest_cache/v/x",
-     ".hypothesis/examples/x", "bot/__pycache__/cli.cpython-311.pyc", "csto_bot.egg-info/PKG-INFO",
-     "knowledge/.index/CURRENT", "bench/run.py", "build/lib/bot/cli.py", "Makefile", "compose.yaml"],
+    [
+        ".env",
+        ".venv/bin/python",
+        ".git/HEAD",
+        "tests/test_cli.py",
+        "tests/golden/russian.txt",
+        ".pytest_cache/v/x",
+        ".hypothesis/examples/x",
+        "bot/__pycache__/cli.cpython-311.pyc",
+        "csto_bot.egg-info/PKG-INFO",
+        "knowledge/.index/CURRENT",
+        "bench/run.py",
+        "build/lib/bot/cli.py",
+        "Makefile",
+        "compose.yaml",
+    ],
 )
 def test_dockerignore_keeps_out(path: str) -> None:
     assert excluded(path, _dockerignore_rules())
@@ -355,7 +375,7 @@ def test_compose_keeps_the_promises(compose: dict[str, Any], dockerfile: str) ->
     assert writable.get("/tmp") == "tmpfs", "TMPDIR is a small tmpfs"
     heartbeat = bot["environment"]["HEARTBEAT_FILE"]
     assert str(PurePosixPath(heartbeat).parent) in writable, "the heartbeat (and journal) can be written"
-    for target, source in writable.items():
+    for _target, source in writable.items():
         if source != "tmpfs" and not source.startswith((".", "/")):
             assert source in (compose.get("volumes") or {}), f"named volume {source} is declared"
 

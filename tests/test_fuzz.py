@@ -73,7 +73,9 @@ corruptions = st.one_of(
 
 @settings(max_examples=max(EXAMPLES // 3, 30), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(document=corruptions, aliases=st.one_of(st.none(), st.binary(max_size=200), st.text(max_size=200)))
-def test_corrupted_knowledge_gives_clear_errors(tmp_path_factory: pytest.TempPathFactory, document: bytes | str, aliases: bytes | str | None) -> None:
+def test_corrupted_knowledge_gives_clear_errors(
+    tmp_path_factory: pytest.TempPathFactory, document: bytes | str, aliases: bytes | str | None
+) -> None:
     directory: Path = tmp_path_factory.mktemp("kb")
     (directory / "doc.md").write_bytes(document if isinstance(document, bytes) else document.encode("utf-8"))
     if aliases is not None:

@@ -8,10 +8,10 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.core.models import Answer, Kind, PassageView, Quote, Source
 from bot.core.quotes import Excerpt, Profile, asks_for_list, best_excerpt, is_enumeration, profile
 from bot.knowledge.load import check_knowledge, load_knowledge
 from bot.knowledge.model import Document, KnowledgeBase, Passage, Problem
-from bot.core.models import Answer, Kind, PassageView, Quote, Source
 from bot.search.aliases import AliasCheck
 from bot.search.retriever import Hit, Retriever
 
@@ -52,7 +52,7 @@ def clean_question(text: str) -> str:
 
 
 def language_of(text: str) -> str:
-    """"ru" when the question is mostly Cyrillic, else "en": the language of the reply's own words."""
+    """ "ru" when the question is mostly Cyrillic, else "en": the language of the reply's own words."""
     cyrillic = sum(1 for c in text if "\u0400" <= c <= "\u04ff")
     latin = sum(1 for c in text if c.isascii() and c.isalpha())
     return "ru" if cyrillic > latin else "en"

@@ -49,7 +49,7 @@ def load_questions(path: Path) -> list[dict[str, object]]:
         except json.JSONDecodeError as e:
             raise ValueError(f"{path}:{number}: not a JSON object ({e.msg})") from None
         if not isinstance(item, dict) or not isinstance(item.get("q"), str) or not isinstance(item.get("expect"), list):
-            raise ValueError(f"{path}:{number}: expected an object with \"q\" (text) and \"expect\" (list)")
+            raise ValueError(f'{path}:{number}: expected an object with "q" (text) and "expect" (list)')
         out.append(item)
     return out
 

@@ -165,7 +165,13 @@ def load_knowledge(directory: Path, alias_check: AliasChecker | None = None) -> 
         if doc is None:
             continue
         if doc.meta.id in ids:
-            problems.append(Problem(str(path), _meta_line(text.splitlines()[1:], "id"), f"duplicate id '{doc.meta.id}' (also in {ids[doc.meta.id].name})"))
+            problems.append(
+                Problem(
+                    str(path),
+                    _meta_line(text.splitlines()[1:], "id"),
+                    f"duplicate id '{doc.meta.id}' (also in {ids[doc.meta.id].name})",
+                )
+            )
             continue
         ids[doc.meta.id] = path
         documents.append(doc)

@@ -210,11 +210,26 @@ class BM25Index:
         avgdl = float(total / n_docs) if n_docs else 0.0
         idf = cls._idf_for(variant, n_docs, df, epsilon)
         params: dict[str, float | str | bool] = {
-            "variant": variant, "k1": float(k1), "b": float(b), "delta": float(delta),
-            "epsilon": float(epsilon), "avgdl": avgdl, "qscale": 0.0, "negative": bool((idf < 0).any()),
+            "variant": variant,
+            "k1": float(k1),
+            "b": float(b),
+            "delta": float(delta),
+            "epsilon": float(epsilon),
+            "avgdl": avgdl,
+            "qscale": 0.0,
+            "negative": bool((idf < 0).any()),
         }
-        index = cls(vocab=vocab, offsets=offsets, docs=post_doc, weights=np.zeros(0), wq=np.zeros(0, np.uint16),
-                    maxq=np.zeros(n_terms, np.uint16), idf=idf, doc_len=doc_len.astype(np.int32), params=params)
+        index = cls(
+            vocab=vocab,
+            offsets=offsets,
+            docs=post_doc,
+            weights=np.zeros(0),
+            wq=np.zeros(0, np.uint16),
+            maxq=np.zeros(n_terms, np.uint16),
+            idf=idf,
+            doc_len=doc_len.astype(np.int32),
+            params=params,
+        )
 
         # Exact weights, with the reference's operation order; then their quantization.
         if post_doc.shape[0]:
@@ -374,8 +389,9 @@ class BM25Index:
             return None
         return self._docs[lo:hi][np.flatnonzero(wq >= kth - 1)]
 
-    def _exact_dense(self, counts: list[int], spans: list[tuple[int, int]], dfs: list[int], postings: int,
-                     k: int) -> tuple[np.ndarray, np.ndarray] | None:
+    def _exact_dense(
+        self, counts: list[int], spans: list[tuple[int, int]], dfs: list[int], postings: int, k: int
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """(passages, exact scores) that contain the top k, for a small corpus (None: use every match)."""
         best = _rarest_at_least(dfs, k)
         if best < 0:
@@ -393,8 +409,9 @@ class BM25Index:
         finally:
             self._reset(acc, spans, postings)
 
-    def _approximate_candidates(self, terms: list[int], counts: list[int], spans: list[tuple[int, int]],
-                                dfs: list[int], postings: int, k: int) -> np.ndarray | None:
+    def _approximate_candidates(
+        self, terms: list[int], counts: list[int], spans: list[tuple[int, int]], dfs: list[int], postings: int, k: int
+    ) -> np.ndarray | None:
         """Passages that may be in the top k, from the quantized weights (None: use every match)."""
         best = _rarest_at_least(dfs, k)
         if best < 0:
@@ -429,8 +446,9 @@ class BM25Index:
         finally:
             self._reset(acc, spans, postings)
 
-    def _top_candidates(self, acc: np.ndarray, spans: list[tuple[int, int]], postings: int,
-                        sample_span: tuple[int, int], k: int, slack: int) -> np.ndarray | None:
+    def _top_candidates(
+        self, acc: np.ndarray, spans: list[tuple[int, int]], postings: int, sample_span: tuple[int, int], k: int, slack: int
+    ) -> np.ndarray | None:
         """Ascending passages containing every one whose acc is at least (k-th largest acc) - slack.
 
         None when that bound is not positive (passages that matched with weight 0 would count).
@@ -536,9 +554,16 @@ class BM25Index:
                 "n_docs": self.n_docs,
                 "n_terms": len(self._vocab),
                 "n_postings": self.n_postings,
-                "params": {"variant": self.variant, "k1": self.k1, "b": self.b, "delta": self.delta,
-                           "epsilon": self.epsilon, "avgdl": self.avgdl, "qscale": self.qscale,
-                           "negative": self._negative},
+                "params": {
+                    "variant": self.variant,
+                    "k1": self.k1,
+                    "b": self.b,
+                    "delta": self.delta,
+                    "epsilon": self.epsilon,
+                    "avgdl": self.avgdl,
+                    "qscale": self.qscale,
+                    "negative": self._negative,
+                },
                 "dtypes": dtypes,
                 "sizes": sizes,
                 "vocab_bytes": (tmp / _VOCAB).stat().st_size,
@@ -556,16 +581,24 @@ class BM25Index:
         # Old generations and leftovers of crashed saves. A reader that already mapped old files
         # keeps them readable (POSIX unlink semantics).
         for entry in directory.iterdir():
-            if entry.name != name and (entry.name.startswith("index-") or entry.name.startswith(".tmp-index-")
-                                       or entry.name.startswith(f".{_CURRENT}.")):
+            if entry.name != name and (
+                entry.name.startswith("index-") or entry.name.startswith(".tmp-index-") or entry.name.startswith(f".{_CURRENT}.")
+            ):
                 if entry.is_dir():
                     shutil.rmtree(entry, ignore_errors=True)
                 else:
                     entry.unlink(missing_ok=True)
 
     def _arrays(self) -> dict[str, np.ndarray]:
-        return {"offsets": self._offsets, "docs": self._docs, "weights": self._w, "wq": self._wq, "maxq": self._maxq,
-                "idf": self._idf, "doc_len": self._doc_len}
+        return {
+            "offsets": self._offsets,
+            "docs": self._docs,
+            "weights": self._w,
+            "wq": self._wq,
+            "maxq": self._maxq,
+            "idf": self._idf,
+            "doc_len": self._doc_len,
+        }
 
     @classmethod
     def load(cls, directory: Path, fingerprint: str) -> BM25Index | None:
@@ -599,8 +632,15 @@ class BM25Index:
         if dtypes != _DTYPES:
             return None
         n_docs, n_terms, n_post = int(header["n_docs"]), int(header["n_terms"]), int(header["n_postings"])
-        expected = {"offsets": n_terms + 1, "docs": n_post, "weights": n_post, "wq": n_post, "maxq": n_terms,
-                    "idf": n_terms, "doc_len": n_docs}
+        expected = {
+            "offsets": n_terms + 1,
+            "docs": n_post,
+            "weights": n_post,
+            "wq": n_post,
+            "maxq": n_terms,
+            "idf": n_terms,
+            "doc_len": n_docs,
+        }
         arrays: dict[str, np.ndarray] = {}
         for key, length in expected.items():
             path = sub / f"{key}.npy"
@@ -626,9 +666,17 @@ class BM25Index:
         vocab = dict(zip(terms, range(n_terms)))
         if len(vocab) != n_terms:
             return None
-        return cls(vocab=vocab, offsets=offsets, docs=docs, weights=arrays["weights"], wq=arrays["wq"],
-                   maxq=np.array(arrays["maxq"]), idf=np.array(arrays["idf"]), doc_len=arrays["doc_len"],
-                   params=params)
+        return cls(
+            vocab=vocab,
+            offsets=offsets,
+            docs=docs,
+            weights=arrays["weights"],
+            wq=arrays["wq"],
+            maxq=np.array(arrays["maxq"]),
+            idf=np.array(arrays["idf"]),
+            doc_len=arrays["doc_len"],
+            params=params,
+        )
 
 
 def _rarest_at_least(dfs: list[int], k: int) -> int:

@@ -10,10 +10,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.knowledge.model import KnowledgeBase, Passage
 from bot.search.aliases import AliasTable
 from bot.search.analysis import Analyzer
 from bot.search.bm25 import BM25Index
-from bot.knowledge.model import KnowledgeBase, Passage
 
 log = logging.getLogger(__name__)
 

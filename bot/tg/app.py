@@ -34,12 +34,9 @@ from telegram.ext import (
 )
 
 from bot import __version__
-from bot.tg.buttons import AnswerState, AnswerStore
 from bot.config import Settings
 from bot.core.answer import Core, language_of, source_of
 from bot.core.models import Answer
-from bot.tg.quota import QuestionQuota, Verdict
-from bot.tg.reload import CoreHolder
 from bot.render import (
     render_about_html,
     render_citation_html,
@@ -49,8 +46,11 @@ from bot.render import (
     render_passage,
     render_sources,
 )
-from bot.tg.retry import RetryingLimiter
+from bot.tg.buttons import AnswerState, AnswerStore
 from bot.tg.html import html_to_plain, split_html
+from bot.tg.quota import QuestionQuota, Verdict
+from bot.tg.reload import CoreHolder
+from bot.tg.retry import RetryingLimiter
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +219,9 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert update.effective_chat is not None
-    await send_html(context, update.effective_chat.id, render_sources(services(context).core.documents, "html", user_lang(update)))
+    await send_html(
+        context, update.effective_chat.id, render_sources(services(context).core.documents, "html", user_lang(update))
+    )
 
 
 async def on_about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -250,8 +252,10 @@ def _addressed_question(update: Update, bot_id: int, username: str) -> str | Non
     message = update.effective_message
     if message is None or message.text is None:
         return None
-    replied = message.reply_to_message is not None and message.reply_to_message.from_user is not None and (
-        message.reply_to_message.from_user.id == bot_id
+    replied = (
+        message.reply_to_message is not None
+        and message.reply_to_message.from_user is not None
+        and (message.reply_to_message.from_user.id == bot_id)
     )
     mentions = message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
     mentioned = any(
@@ -389,9 +393,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def register_commands(app: Application) -> None:
     for lang, commands in COMMANDS.items():
-        await app.bot.set_my_commands(
-            [BotCommand(c, d) for c, d in commands], language_code=None if lang == "en" else lang
-        )
+        await app.bot.set_my_commands([BotCommand(c, d) for c, d in commands], language_code=None if lang == "en" else lang)
 
 
 def build_application(settings: Settings, holder: CoreHolder) -> Application:

@@ -26,8 +26,24 @@ MAX_ENTITIES = 100
 BLOCK_SEPARATOR = "\n\n"
 
 SUPPORTED_TAGS = frozenset(
-    {"a", "b", "strong", "i", "em", "s", "strike", "del", "u", "ins", "tg-spoiler", "tg-emoji", "span", "pre",
-     "code", "blockquote"}
+    {
+        "a",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "s",
+        "strike",
+        "del",
+        "u",
+        "ins",
+        "tg-spoiler",
+        "tg-emoji",
+        "span",
+        "pre",
+        "code",
+        "blockquote",
+    }
 )
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _SPACE = frozenset(" \t\r\n\v\0")  # tdlib's is_space; "\0" is the end-of-input sentinel
@@ -42,12 +58,33 @@ _SURROGATE_ERROR = (
 )
 _MENTION_URL = re.compile(r"tg://user\?id=([0-9]{1,19})")
 # tdlib's sort order for entities starting at the same offset with the same length (lower first)
-_PRIORITY = {"blockquote": 0, "expandable_blockquote": 0, "pre": 11, "code": 20, "text_link": 49,
-             "text_mention": 49, "bold": 90, "italic": 91, "underline": 92, "strikethrough": 93, "spoiler": 94,
-             "custom_emoji": 99}
-_SIMPLE_TYPES = {"b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline", "ins": "underline",
-                 "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough", "tg-spoiler": "spoiler",
-                 "span": "spoiler"}
+_PRIORITY = {
+    "blockquote": 0,
+    "expandable_blockquote": 0,
+    "pre": 11,
+    "code": 20,
+    "text_link": 49,
+    "text_mention": 49,
+    "bold": 90,
+    "italic": 91,
+    "underline": 92,
+    "strikethrough": 93,
+    "spoiler": 94,
+    "custom_emoji": 99,
+}
+_SIMPLE_TYPES = {
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+}
 
 
 class HtmlError(ValueError):
@@ -303,9 +340,7 @@ def _scan(source: str, strict: bool) -> tuple[list[_Tok], str, list[Entity]]:
             raise HtmlError(f"Unclosed end tag at byte offset {bo(begin)}")
         name, argument, start, text_start = stack[-1]
         if end_name and end_name != name:
-            raise HtmlError(
-                f'Unmatched end tag at byte offset {bo(begin)}, expected "</{name}>", found "</{end_name}>"'
-            )
+            raise HtmlError(f'Unmatched end tag at byte offset {bo(begin)}, expected "</{name}>", found "</{end_name}>"')
         i += 1
         tokens.append(_Tok(_CLOSE, t[begin:i], name))
         stack.pop()
@@ -368,8 +403,9 @@ def measure(html: str, *, strict: bool = True) -> tuple[int, int]:
     return parsed.length, len(parsed.entities)
 
 
-def check_message(html: str, *, limit: int = MAX_MESSAGE_UNITS, max_entities: int = MAX_ENTITIES,
-                  strict: bool = True) -> ParsedHtml:
+def check_message(
+    html: str, *, limit: int = MAX_MESSAGE_UNITS, max_entities: int = MAX_ENTITIES, strict: bool = True
+) -> ParsedHtml:
     """Parse and check an HTML message against Telegram's limits; raise HtmlError if it breaks one."""
     parsed = parse_html(html, strict=strict)
     if not parsed.text.strip():

@@ -109,7 +109,9 @@ class Poller:
                 updates = await self._fetch()
                 backoff = 1.0
             except RetryAfter as e:
-                await self._sleep(float(e.retry_after if isinstance(e.retry_after, (int, float)) else e.retry_after.total_seconds()))
+                await self._sleep(
+                    float(e.retry_after if isinstance(e.retry_after, (int, float)) else e.retry_after.total_seconds())
+                )
                 continue
             except (InvalidToken, Forbidden):
                 raise
@@ -179,4 +181,3 @@ class Poller:
             self.heartbeat()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=min(left, 15.0))
-

@@ -20,10 +20,10 @@ from tornado.httpserver import HTTPServer
 
 from bot.config import Settings
 from bot.core.answer import Core
+from bot.tg.app import build_application, register_commands
 from bot.tg.health import Heartbeat, heartbeat_path, start_watchdog
 from bot.tg.polling import Journal, Poller
 from bot.tg.reload import CoreHolder
-from bot.tg.app import build_application, register_commands
 from bot.tg.webhook import make_web_app
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,10 @@ def run_telegram(settings: Settings, core: Core, loader: Callable[[], Core]) -> 
         print("csto-bot: TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in .env", file=sys.stderr)
         return 2
     if not TOKEN.match(token):
-        print("csto-bot: TELEGRAM_BOT_TOKEN is malformed: expected digits, a colon and 30+ letters, as @BotFather gives it", file=sys.stderr)
+        print(
+            "csto-bot: TELEGRAM_BOT_TOKEN is malformed: expected digits, a colon and 30+ letters, as @BotFather gives it",
+            file=sys.stderr,
+        )
         return 2
     webhook_secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else secrets.token_urlsafe(32)
     install_redaction(token, webhook_secret)

@@ -102,7 +102,12 @@ def test_development_questions_meet_the_bar(core: Core) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["Who are the members of the CSTO?", "Which countries are members of the CSTO?", "Кто является членами ОДКБ?", "Какие страны входят в ОДКБ?"],
+    [
+        "Who are the members of the CSTO?",
+        "Which countries are members of the CSTO?",
+        "Кто является членами ОДКБ?",
+        "Какие страны входят в ОДКБ?",
+    ],
 )
 def test_list_questions_quote_the_enumeration_first(core: Core, question: str) -> None:
     first = core.answer(question).quotes[0].text

@@ -162,8 +162,12 @@ def test_what_is_retried_and_what_is_not() -> None:
 
     request = httpx.Request("POST", "http://127.0.0.1/")
     assert surely_not_processed(NetworkError("Internal Server Error"))  # a 500 answer
-    assert surely_not_processed(caused(NetworkError("Bad Gateway (502). Parsing failed"), TelegramError("Invalid server response")))
-    assert surely_not_processed(caused(NetworkError("httpx.ConnectError: refused"), httpx.ConnectError("refused", request=request)))
+    assert surely_not_processed(
+        caused(NetworkError("Bad Gateway (502). Parsing failed"), TelegramError("Invalid server response"))
+    )
+    assert surely_not_processed(
+        caused(NetworkError("httpx.ConnectError: refused"), httpx.ConnectError("refused", request=request))
+    )
     assert surely_not_processed(caused(TimedOut("Pool timeout"), httpx.PoolTimeout("pool")))
     assert surely_not_processed(caused(TimedOut(), httpx.ConnectTimeout("connect")))
     assert not surely_not_processed(caused(TimedOut(), httpx.ReadTimeout("read")))

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
-import re
-import signal
 import socket
 import subprocess
 import sys
@@ -20,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import bundled_knowledge
 from bot.core.answer import Core
-from bot.tg.polling import Journal
 from bot.render import render_html_blocks, render_text
 from bot.tg.html import parse_html, split_html
+from bot.tg.polling import Journal
 from tests.support.botproc import ROOT, BotProcess
 from tests.support.tgdouble import TelegramDouble
 
@@ -196,8 +192,9 @@ def test_buttons_reach_only_their_own_chats_answer(tg: TelegramDouble, tmp_path:
         answer = tg.wait_for("sendMessage", _to(USER))
         data = [b["callback_data"] for row in answer.params["reply_markup"]["inline_keyboard"] for b in row]
         key = data[0].split(":")[1]
-        forged = [*data, f"s:{key}:999", f"s:{key}:-1", f"c:{key}:0", f"c:{key}:99", "m:", ":", "::", "q:99999", "q:-1",
-                  "s:../../etc/passwd:0", f"m:{key[:-1]}", f"m:{key}x", "{{7*7}}", "<b>x</b>", "x" * 64, "s:\u202e:0"]  # fmt: skip
+        forged = [*data, f"s:{key}:999", f"s:{key}:-1", f"c:{key}:0", f"c:{key}:99", "m:", ":", "::", "q:99999",
+                  "q:-1", "s:../../etc/passwd:0", f"m:{key[:-1]}", f"m:{key}x", "{{7*7}}", "<b>x</b>", "x" * 64,
+                  "s:\u202e:0"]  # fmt: skip
         mark = tg.mark()
         for chat in (STRANGER, GROUP):  # another private chat, and a group
             for item in forged:
@@ -229,7 +226,9 @@ def test_hostile_questions_are_answered_as_text_through_the_whole_pipeline(core:
         assert MARK not in render_text(answer)  # the question is never echoed, let alone interpreted
         for message in split_html(render_html_blocks(answer)):
             parsed = parse_html(message)
-            assert all(e.type in {"bold", "italic", "blockquote", "expandable_blockquote", "code", "text_link"} for e in parsed.entities)
+            assert all(
+                e.type in {"bold", "italic", "blockquote", "expandable_blockquote", "code", "text_link"} for e in parsed.entities
+            )
             assert "javascript:" not in message and "<script" not in message and MARK not in message
 
 
@@ -268,7 +267,7 @@ def test_the_bot_package_runs_no_commands_and_evaluates_no_strings() -> None:
                 assert name not in banned_calls, f"{path.name}:{node.lineno}: {name}()"
 
 
-AUDIT_WRAPPER = '''
+AUDIT_WRAPPER = """
 import os, sys
 log = open(os.environ["AUDIT_LOG"], "a", buffering=1)
 mark = os.environ["AUDIT_MARK"]
@@ -295,7 +294,7 @@ sys.audit("os.system", b"selftest")  # proof that the hook is live: these two li
 sys.audit("open", mark + "-selftest", "r", 0)
 from bot.cli import main
 sys.exit(main(["telegram"]))
-'''
+"""
 
 
 class AuditedBot(BotProcess):

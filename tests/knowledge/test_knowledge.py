@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.quotes import sentences
 from bot.config import bundled_knowledge
 from bot.core.answer import Core
+from bot.core.quotes import sentences
 from bot.knowledge.load import load_knowledge
 from tests.conftest import MINIMAL_FRONT, run_cli, write_doc
 
@@ -51,21 +51,51 @@ def test_passages_are_verbatim_from_the_seeds() -> None:
         ({"a.md": "no front matter\n"}, "a.md:1: missing front matter"),
         ({"a.md": "---\nid: a\n"}, "a.md:1: front matter is not closed"),
         ({"a.md": "---\nid: [unclosed\n---\nbody\n"}, "a.md:2: bad front matter"),
-        ({"a.md": "---\n" + MINIMAL_FRONT.format(id="a").replace("citation: A small test document (fixture)\n", "") + "---\n" + GOOD_BODY},
-         "a.md:1: missing required field 'citation'"),
+        (
+            {
+                "a.md": "---\n"
+                + MINIMAL_FRONT.format(id="a").replace("citation: A small test document (fixture)\n", "")
+                + "---\n"
+                + GOOD_BODY
+            },
+            "a.md:1: missing required field 'citation'",
+        ),
         ({"a.md": "---\n" + MINIMAL_FRONT.format(id="a").strip() + "\nyear: soon\n---\n" + GOOD_BODY}, "a.md:7: field 'year'"),
-        ({"a.md": "---\n" + MINIMAL_FRONT.format(id="a").strip() + "\nauthor: X\n---\n" + GOOD_BODY}, "a.md:7: unknown field 'author'"),
+        (
+            {"a.md": "---\n" + MINIMAL_FRONT.format(id="a").strip() + "\nauthor: X\n---\n" + GOOD_BODY},
+            "a.md:7: unknown field 'author'",
+        ),
         ({"a.md": "---\n" + MINIMAL_FRONT.format(id="a").strip() + "\n---\n\n"}, "a.md:8: empty body"),
-        ({"a.md": "---\n" + MINIMAL_FRONT.format(id="a").strip() + "\n---\n## Empty\n\n## Full\ntext\n"}, "a.md:8: passage 'Empty' is empty"),
-        ({"a.md": "---\n" + MINIMAL_FRONT.format(id="x").strip() + "\n---\n" + GOOD_BODY,
-          "b.md": "---\n" + MINIMAL_FRONT.format(id="x").strip() + "\n---\n" + GOOD_BODY}, "b.md:2: duplicate id 'x' (also in a.md)"),
+        (
+            {"a.md": "---\n" + MINIMAL_FRONT.format(id="a").strip() + "\n---\n## Empty\n\n## Full\ntext\n"},
+            "a.md:8: passage 'Empty' is empty",
+        ),
+        (
+            {
+                "a.md": "---\n" + MINIMAL_FRONT.format(id="x").strip() + "\n---\n" + GOOD_BODY,
+                "b.md": "---\n" + MINIMAL_FRONT.format(id="x").strip() + "\n---\n" + GOOD_BODY,
+            },
+            "b.md:2: duplicate id 'x' (also in a.md)",
+        ),
         ({"a.md": b"---\nid: a\n\xff\n---\n"}, "a.md:3: bytes that are not UTF-8"),
-        ({"a.md": "---\n" + MINIMAL_FRONT.format(id="a").strip() + "\n---\n" + GOOD_BODY, "aliases.yaml": "groups: [[a, b]\n"},
-         "aliases.yaml:2: broken alias file"),
-        ({"a.md": "---\n" + MINIMAL_FRONT.format(id="a").strip() + "\n---\n" + GOOD_BODY, "aliases.yaml": "groups:\n  - [lonely]\n"},
-         "aliases.yaml:2: an alias group must be a list of at least two names"),
-        ({"a.md": "---\n" + MINIMAL_FRONT.format(id="a").strip() + "\n---\n" + GOOD_BODY, "aliases.yaml": "groups:\n  - [CSTO, ОДКБ]\n  - [csto, x]\n"},
-         "aliases.yaml:3: alias 'csto' is already in the group on line 2"),
+        (
+            {"a.md": "---\n" + MINIMAL_FRONT.format(id="a").strip() + "\n---\n" + GOOD_BODY, "aliases.yaml": "groups: [[a, b]\n"},
+            "aliases.yaml:2: broken alias file",
+        ),
+        (
+            {
+                "a.md": "---\n" + MINIMAL_FRONT.format(id="a").strip() + "\n---\n" + GOOD_BODY,
+                "aliases.yaml": "groups:\n  - [lonely]\n",
+            },
+            "aliases.yaml:2: an alias group must be a list of at least two names",
+        ),
+        (
+            {
+                "a.md": "---\n" + MINIMAL_FRONT.format(id="a").strip() + "\n---\n" + GOOD_BODY,
+                "aliases.yaml": "groups:\n  - [CSTO, ОДКБ]\n  - [csto, x]\n",
+            },
+            "aliases.yaml:3: alias 'csto' is already in the group on line 2",
+        ),
         ({}, "no documents"),
     ],
 )

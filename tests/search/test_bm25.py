@@ -82,9 +82,7 @@ def assert_same_top_k(got, docs, query, k, ref, tol=1e-6):
 
 WORDS = [f"w{i}" for i in range(12)]
 word = st.sampled_from(WORDS)
-corpus = st.lists(st.lists(word, min_size=0, max_size=12), min_size=1, max_size=25).filter(
-    lambda ds: any(ds)
-)
+corpus = st.lists(st.lists(word, min_size=0, max_size=12), min_size=1, max_size=25).filter(lambda ds: any(ds))
 query = st.lists(st.one_of(word, st.just("unknown")), min_size=0, max_size=6)
 
 
@@ -112,9 +110,15 @@ PATHS = {
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(docs=corpus, q=query, k=st.integers(1, 12), variant=st.sampled_from(VARIANTS),
-       k1=st.sampled_from([0.9, 1.2, 1.5]), b=st.sampled_from([0.0, 0.4, 0.75, 1.0]),
-       path=st.sampled_from(sorted(PATHS)))
+@given(
+    docs=corpus,
+    q=query,
+    k=st.integers(1, 12),
+    variant=st.sampled_from(VARIANTS),
+    k1=st.sampled_from([0.9, 1.2, 1.5]),
+    b=st.sampled_from([0.0, 0.4, 0.75, 1.0]),
+    path=st.sampled_from(sorted(PATHS)),
+)
 def test_matches_reference(docs, q, k, variant, k1, b, path):
     with forced(**PATHS[path]):
         idx = BM25Index.build(docs, variant=variant, k1=k1, b=b)
@@ -257,8 +261,17 @@ def _live(directory: Path) -> Path:
 
 @pytest.mark.parametrize(
     "damage",
-    ["truncate_docs", "garbage_header", "drop_vocab", "bad_pointer", "wrong_dtype", "short_vocab", "empty_current",
-     "bad_doc_ids", "missing_array"],
+    [
+        "truncate_docs",
+        "garbage_header",
+        "drop_vocab",
+        "bad_pointer",
+        "wrong_dtype",
+        "short_vocab",
+        "empty_current",
+        "bad_doc_ids",
+        "missing_array",
+    ],
 )
 def test_load_never_raises_on_damage(tmp_path: Path, damage):
     idx = BM25Index.build(_corpus())
@@ -353,12 +366,25 @@ MODES = {
     # small corpora: exact float64 accumulation
     "exact": {"_TINY_DOCS": 0},
     "exact-gather": {"_TINY_DOCS": 0, "_DENSE_RATIO": 0, "_FILL_RATIO": 0, "_SMALL": 0},
-    "exact-dense": {"_TINY_DOCS": 0, "_DENSE_RATIO": 10**9, "_FILL_RATIO": 10**9, "_SMALL": 0,
-                    "_MIN_BLOCK_BITS": 3, "_MAX_BLOCK_BITS": 3},
+    "exact-dense": {
+        "_TINY_DOCS": 0,
+        "_DENSE_RATIO": 10**9,
+        "_FILL_RATIO": 10**9,
+        "_SMALL": 0,
+        "_MIN_BLOCK_BITS": 3,
+        "_MAX_BLOCK_BITS": 3,
+    },
     # large corpora: quantized accumulation, then exact rescoring (forced here on a small corpus)
     "approx": {"_TINY_DOCS": 0, "_EXACT_MAX_DOCS": 0},
-    "approx-dense-blocks": {"_TINY_DOCS": 0, "_EXACT_MAX_DOCS": 0, "_DENSE_RATIO": 10**9, "_FILL_RATIO": 10**9,
-                            "_SMALL": 0, "_MIN_BLOCK_BITS": 3, "_MAX_BLOCK_BITS": 3},
+    "approx-dense-blocks": {
+        "_TINY_DOCS": 0,
+        "_EXACT_MAX_DOCS": 0,
+        "_DENSE_RATIO": 10**9,
+        "_FILL_RATIO": 10**9,
+        "_SMALL": 0,
+        "_MIN_BLOCK_BITS": 3,
+        "_MAX_BLOCK_BITS": 3,
+    },
     "approx-gather": {"_TINY_DOCS": 0, "_EXACT_MAX_DOCS": 0, "_DENSE_RATIO": 0, "_FILL_RATIO": 0, "_SMALL": 0},
     "approx-tiny-sample": {"_TINY_DOCS": 0, "_EXACT_MAX_DOCS": 0, "_SMALL": 0, "_SAMPLE": 16},
 }

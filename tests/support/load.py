@@ -42,7 +42,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from tests.support.botproc import BotProcess
 from tests.support.tgdouble import Call, TelegramDouble
@@ -68,9 +67,32 @@ QUESTIONS = [
     "Когда была создана ОДКБ?", "Что произошло в Казахстане в январе 2022 года?",
     "Кто председательствовал в ОДКБ в 2024 году?", "Кто автор статьи об ОДКБ?", "What is the zebrafish treaty?",
 ]  # fmt: skip
-TOPICS = ["CSTO", "sanctions", "Kazakhstan", "Russia", "Eurasian Economic Union", "January 2022", "chairmanship",
-          "Armenia", "Belarus", "trade", "security", "integration", "2002", "members", "article", "methodology",
-          "conclusions", "peacekeeping", "China", "SCO", "2014", "Kyrgyzstan", "Tajikistan", "cooperation"]
+TOPICS = [
+    "CSTO",
+    "sanctions",
+    "Kazakhstan",
+    "Russia",
+    "Eurasian Economic Union",
+    "January 2022",
+    "chairmanship",
+    "Armenia",
+    "Belarus",
+    "trade",
+    "security",
+    "integration",
+    "2002",
+    "members",
+    "article",
+    "methodology",
+    "conclusions",
+    "peacekeeping",
+    "China",
+    "SCO",
+    "2014",
+    "Kyrgyzstan",
+    "Tajikistan",
+    "cooperation",
+]
 CHATTER = [
     "who's coming to lunch?", "lol", "ok", "see you tomorrow", "did anyone read the news today?",
     "What happened in Kazakhstan in January 2022?", "When was the CSTO created?", "@someone_else can you check?",
@@ -360,9 +382,11 @@ def run(messages: int = 5000, users: int = 200, groups: int = 10, pace: float = 
             else:
                 per_user = math.ceil(messages * PRIVATE_SHARE / users)
             harness.calibrate(max(per_user + 2, 12))
-            say(f"load: {len(harness.pool)} questions with different answers learnt; sending {messages} messages "
+            say(
+                f"load: {len(harness.pool)} questions with different answers learnt; sending {messages} messages "
                 f"from {users} users in private chats and {groups} groups "
-                + (f"for {soak_seconds:.0f} s at {soak_rate:g}/s" if soak_seconds else f"over {pace:.0f} s"))
+                + (f"for {soak_seconds:.0f} s at {soak_rate:g}/s" if soak_seconds else f"over {pace:.0f} s")
+            )
             interval = (soak_seconds / messages) if soak_seconds else (pace / max(1, messages))
             plan = _schedule(rng, messages, user_ids, group_ids, members, generation_of)
             harness.t0 = time.monotonic()
@@ -421,12 +445,14 @@ def _progress(h: Harness, queued: int) -> str:
 
 def report(result: Result, soak: bool, say: Callable[[str], None] = print) -> None:
     kinds = Counter(m.kind for m in result.messages)
-    say(f"load: {len(result.messages)} messages ({kinds['private']} private; group: {kinds['mention']} mentions, "
-        f"{kinds['reply']} replies to the bot, {kinds['ask']} /ask, {kinds['chatter']} chatter) in {result.elapsed:.0f} s")
+    say(
+        f"load: {len(result.messages)} messages ({kinds['private']} private; group: {kinds['mention']} mentions, "
+        f"{kinds['reply']} replies to the bot, {kinds['ask']} /ask, {kinds['chatter']} chatter) in {result.elapsed:.0f} s"
+    )
     say(f"load: wrong answers {result.wrong}, answers to chatter {result.chatter_answered}, other bot messages "
         f"{len(result.unexpected)}, unconfirmed updates {result.unconfirmed}, API violations {result.violations}, "
         f"errors logged {len(result.log_errors)}, bot exit {result.exit_code}")  # fmt: skip
-    for line in (result.unexpected[:5] + result.log_errors[:5]):
+    for line in result.unexpected[:5] + result.log_errors[:5]:
         say(f"load:   {line}")
     if soak and result.rss_mb:
         samples = result.rss_mb

@@ -63,20 +63,24 @@ def test_get_me_and_the_token(tg: TelegramDouble) -> None:
     assert [c.status for c in tg.calls("getMe")] == [200, 200, 401]
     assert [v.description for v in tg.violations] == ["Unauthorized"]
     response = httpx.post(f"{tg.base_url}{tg.token}/sendTelepathy")
-    assert (response.status_code, response.json()) == (404, {"ok": False, "error_code": 404,
-                                                             "description": "Not Found"})
+    assert (response.status_code, response.json()) == (404, {"ok": False, "error_code": 404, "description": "Not Found"})
 
 
 def test_send_message_with_html_keyboard_and_link_preview(tg: TelegramDouble) -> None:
-    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("More", callback_data="more:1"),
-                                      InlineKeyboardButton("Site", url="https://example.org")]])
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton("More", callback_data="more:1"), InlineKeyboardButton("Site", url="https://example.org")]]
+    )
 
     async def go() -> None:
         async with make_bot(tg) as bot:
-            first = await bot.send_message(42, "<b>Hi</b> &amp; 👍 <i>there</i>", parse_mode=ParseMode.HTML,
-                                           reply_markup=keyboard,
-                                           link_preview_options=LinkPreviewOptions(is_disabled=True),
-                                           disable_notification=True)
+            first = await bot.send_message(
+                42,
+                "<b>Hi</b> &amp; 👍 <i>there</i>",
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                disable_notification=True,
+            )
             assert first.text == "Hi & 👍 there"
             assert first.entities == (MessageEntity("bold", 0, 2), MessageEntity("italic", 8, 5))
             assert first.reply_markup == keyboard
@@ -101,20 +105,22 @@ def test_send_message_with_html_keyboard_and_link_preview(tg: TelegramDouble) ->
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [
-        ({"text": "<b>bold</i>", "parse_mode": "HTML"},
-         'Can\'t parse entities: unmatched end tag at byte offset 7, expected "</b>", found "</i>"'),
-        ({"text": "<p>x</p>", "parse_mode": "HTML"},
-         'Can\'t parse entities: unsupported start tag "p" at byte offset 0'),
+        (
+            {"text": "<b>bold</i>", "parse_mode": "HTML"},
+            'Can\'t parse entities: unmatched end tag at byte offset 7, expected "</b>", found "</i>"',
+        ),
+        ({"text": "<p>x</p>", "parse_mode": "HTML"}, 'Can\'t parse entities: unsupported start tag "p" at byte offset 0'),
         ({"text": "AT&T", "parse_mode": "HTML"}, "Can't parse entities: unsupported html entity"),
         ({"text": "x" * 4097}, "Message is too long"),
         ({"text": "<b> </b>", "parse_mode": "HTML"}, "Message text is empty"),
-        ({"text": "x", "reply_markup": InlineKeyboardMarkup([[InlineKeyboardButton("b", callback_data="d" * 65)]])},
-         "Button_data_invalid"),
+        (
+            {"text": "x", "reply_markup": InlineKeyboardMarkup([[InlineKeyboardButton("b", callback_data="d" * 65)]])},
+            "Button_data_invalid",
+        ),
         ({"text": "x", "reply_to_message_id": 999}, "Message to be replied not found"),
     ],
 )
-def test_invalid_messages_get_telegram_errors_and_are_recorded(tg: TelegramDouble, kwargs: dict[str, Any],
-                                                               error: str) -> None:
+def test_invalid_messages_get_telegram_errors_and_are_recorded(tg: TelegramDouble, kwargs: dict[str, Any], error: str) -> None:
     async def go() -> None:
         async with make_bot(tg) as bot:
             with pytest.raises(BadRequest) as info:
@@ -134,8 +140,7 @@ def test_more_than_100_entities_is_accepted_but_recorded(tg: TelegramDouble) -> 
             assert len(sent.entities) == 100  # Telegram silently drops the formatting after the 100th
 
     run(go())
-    assert [v.description for v in tg.violations] == [
-        "101 entities: Telegram keeps the formatting of the first 100 only"]
+    assert [v.description for v in tg.violations] == ["101 entities: Telegram keeps the formatting of the first 100 only"]
 
 
 def test_update_builders_parse_in_ptb(tg: TelegramDouble) -> None:
@@ -163,8 +168,7 @@ def test_edits_and_message_not_modified(tg: TelegramDouble) -> None:
     async def go() -> None:
         async with make_bot(tg) as bot:
             sent = await bot.send_message(7, "draft")
-            edited = await bot.edit_message_text("<b>final</b>", chat_id=7, message_id=sent.message_id,
-                                                 parse_mode="HTML")
+            edited = await bot.edit_message_text("<b>final</b>", chat_id=7, message_id=sent.message_id, parse_mode="HTML")
             assert edited.text == "final" and edited.edit_date is not None
             with pytest.raises(BadRequest, match="Message is not modified"):
                 await bot.edit_message_text("<b>final</b>", chat_id=7, message_id=sent.message_id, parse_mode="HTML")
@@ -188,7 +192,9 @@ def test_get_updates_offsets_limit_and_long_poll(tg: TelegramDouble) -> None:
             assert updates[0].message.text == "/start" and updates[0].message.chat.type == "private"
             group = updates[1].message
             assert [(e.type, e.offset, e.length) for e in group.entities] == [
-                ("mention", 3, 14), ("bot_command", 18, 18)]  # 👍 is 2 UTF-16 units
+                ("mention", 3, 14),
+                ("bot_command", 18, 18),
+            ]  # 👍 is 2 UTF-16 units
             assert [u.update_id for u in await bot.get_updates(limit=1, timeout=0)] == [first]
             assert [u.update_id for u in await bot.get_updates(offset=second, timeout=0)] == [second]
             assert await bot.get_updates(offset=second + 1, timeout=0) == ()
@@ -202,8 +208,7 @@ def test_get_updates_offsets_limit_and_long_poll(tg: TelegramDouble) -> None:
             assert late.message.text == "later" and time.monotonic() - started < 1.5
             tg.inline_query(5, "csto")
             tg.callback(5, 5, 1, "more:1")
-            (only,) = await bot.get_updates(offset=late.update_id + 1, timeout=0,
-                                            allowed_updates=["callback_query"])
+            (only,) = await bot.get_updates(offset=late.update_id + 1, timeout=0, allowed_updates=["callback_query"])
             assert only.callback_query is not None and only.callback_query.data == "more:1"
 
     run(go())
@@ -221,8 +226,7 @@ def test_second_poller_conflicts_with_the_first(tg: TelegramDouble) -> None:
                 await waiting
 
     run(go())
-    assert [v.description.split(";")[0] for v in tg.violations] == [
-        "Conflict: terminated by other getUpdates request"]
+    assert [v.description.split(";")[0] for v in tg.violations] == ["Conflict: terminated by other getUpdates request"]
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # PTB 22 warns about RetryAfter.retry_after's type
@@ -265,8 +269,9 @@ def test_injected_faults(tg: TelegramDouble) -> None:
 def test_callbacks_inline_queries_commands_and_webhook_info(tg: TelegramDouble) -> None:
     async def go() -> None:
         async with make_bot(tg) as bot:
-            sent = await bot.send_message(9, "question?", reply_markup=InlineKeyboardMarkup(
-                [[InlineKeyboardButton("More", callback_data="m")]]))
+            sent = await bot.send_message(
+                9, "question?", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("More", callback_data="m")]])
+            )
             tg.callback(9, 9, sent.message_id, "m")
             tg.inline_query(9, "csto")
             callback, inline = await bot.get_updates(timeout=0)
@@ -274,8 +279,7 @@ def test_callbacks_inline_queries_commands_and_webhook_info(tg: TelegramDouble) 
             assert await callback.callback_query.answer("ok")
             with pytest.raises(BadRequest, match="Query is too old"):
                 await callback.callback_query.answer("twice")
-            article = InlineQueryResultArticle("1", "CSTO", InputTextMessageContent("<b>CSTO</b>",
-                                                                                    parse_mode="HTML"))
+            article = InlineQueryResultArticle("1", "CSTO", InputTextMessageContent("<b>CSTO</b>", parse_mode="HTML"))
             assert await inline.inline_query.answer([article])
             assert await bot.edit_message_reply_markup(9, sent.message_id, reply_markup=None)
             assert await bot.send_chat_action(9, "typing")
@@ -293,7 +297,8 @@ def test_callbacks_inline_queries_commands_and_webhook_info(tg: TelegramDouble) 
     (shown,) = tg.sent_messages(9)
     assert shown.reply_markup is None and shown.edits == 1
     assert [v.description for v in tg.violations] == [
-        "Bad Request: query is too old and response timeout expired or query ID is invalid"]
+        "Bad Request: query is too old and response timeout expired or query ID is invalid"
+    ]
 
 
 class _Hook(BaseHTTPRequestHandler):
@@ -331,8 +336,7 @@ def test_webhook_delivery(tg: TelegramDouble) -> None:
         deadline = time.monotonic() + 5
         while len(_Hook.received) < 2 and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert [(secret, u["message"]["text"]) for secret, u in _Hook.received] == [
-            ("s3cret", "manual"), ("s3cret", "automatic")]
+        assert [(secret, u["message"]["text"]) for secret, u in _Hook.received] == [("s3cret", "manual"), ("s3cret", "automatic")]
     finally:
         hook.shutdown()
         hook.server_close()
@@ -342,14 +346,16 @@ def test_raw_json_and_multipart_requests(tg: TelegramDouble) -> None:
     url = f"{tg.base_url}{tg.token}"
     answer = httpx.post(f"{url}/sendMessage", json={"chat_id": 4, "text": "<i>json</i>", "parse_mode": "HTML"})
     assert answer.json()["result"]["entities"] == [{"type": "italic", "offset": 0, "length": 4}]
-    answer = httpx.post(f"{url}/sendMessage", data={"chat_id": "4", "text": "multi"},
-                        files={"thumbnail": ("t.jpg", b"\xff\xd8", "image/jpeg")})
+    answer = httpx.post(
+        f"{url}/sendMessage", data={"chat_id": "4", "text": "multi"}, files={"thumbnail": ("t.jpg", b"\xff\xd8", "image/jpeg")}
+    )
     assert answer.json()["result"]["text"] == "multi"
-    assert tg.calls("sendMessage")[1].params["thumbnail"] == {"filename": "t.jpg", "size": 2,
-                                                              "content_type": "image/jpeg"}
+    assert tg.calls("sendMessage")[1].params["thumbnail"] == {"filename": "t.jpg", "size": 2, "content_type": "image/jpeg"}
     assert httpx.get(f"{url}/getMe").json()["result"]["username"] == "csto_test_bot"
     assert text_entities("/start@csto_test_bot hi @someone") == [
-        {"type": "bot_command", "offset": 0, "length": 20}, {"type": "mention", "offset": 24, "length": 8}]
+        {"type": "bot_command", "offset": 0, "length": 20},
+        {"type": "mention", "offset": 24, "length": 8},
+    ]
 
 
 def test_application_polling_echo(tg: TelegramDouble) -> None:
@@ -395,8 +401,7 @@ asyncio.run(main())
 def test_a_subprocess_bot_pointed_at_the_double_by_environment(tg: TelegramDouble) -> None:
     tg.private_text(11, "ping")
     env = {**os.environ, **tg.env()}
-    done = subprocess.run([sys.executable, "-c", SUBPROCESS_BOT], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", SUBPROCESS_BOT], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert [m.text for m in tg.sent_messages(11)] == ["pong: ping"]
     assert tg.pending_updates() == [] and tg.violations == []

@@ -29,41 +29,131 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from bot.tg.html import MAX_ENTITIES, MAX_MESSAGE_UNITS, HtmlError, parse_html, utf16_len
 
 DEFAULT_TOKEN = "7000000001:AAHcsto-double-test-token-abcdefghijk"
-ALL_UPDATE_TYPES = frozenset({
-    "message", "edited_message", "channel_post", "edited_channel_post", "business_connection", "business_message",
-    "edited_business_message", "deleted_business_messages", "message_reaction", "message_reaction_count",
-    "inline_query", "chosen_inline_result", "callback_query", "shipping_query", "pre_checkout_query",
-    "purchased_paid_media", "poll", "poll_answer", "my_chat_member", "chat_member", "chat_join_request",
-    "chat_boost", "removed_chat_boost"})
+ALL_UPDATE_TYPES = frozenset(
+    {
+        "message",
+        "edited_message",
+        "channel_post",
+        "edited_channel_post",
+        "business_connection",
+        "business_message",
+        "edited_business_message",
+        "deleted_business_messages",
+        "message_reaction",
+        "message_reaction_count",
+        "inline_query",
+        "chosen_inline_result",
+        "callback_query",
+        "shipping_query",
+        "pre_checkout_query",
+        "purchased_paid_media",
+        "poll",
+        "poll_answer",
+        "my_chat_member",
+        "chat_member",
+        "chat_join_request",
+        "chat_boost",
+        "removed_chat_boost",
+    }
+)
 # What Telegram sends when allowed_updates was never given (or given as []).
 DEFAULT_ALLOWED = ALL_UPDATE_TYPES - {"chat_member", "message_reaction", "message_reaction_count"}
 # Parameters whose value is text even when it looks like JSON (a text of "123" stays a string).
-STRING_PARAMS = frozenset({"text", "caption", "query", "parse_mode", "url", "secret_token", "callback_query_id",
-                           "inline_query_id", "next_offset", "language_code", "action", "description",
-                           "short_description", "name", "title", "emoji", "ip_address", "business_connection_id",
-                           "message_effect_id", "inline_message_id", "switch_pm_text", "switch_pm_parameter",
-                           "question", "explanation", "sticker", "photo", "document", "video", "audio", "voice"})
-METHODS = ("getMe", "getUpdates", "sendMessage", "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery",
-           "answerInlineQuery", "sendChatAction", "setMyCommands", "getMyCommands", "deleteMyCommands",
-           "deleteWebhook", "setWebhook", "getWebhookInfo", "close", "logOut")
-BUTTON_ACTIONS = ("url", "callback_data", "web_app", "login_url", "switch_inline_query",
-                  "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text", "callback_game",
-                  "pay")
-CHAT_ACTIONS = frozenset({"typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-                          "upload_document", "choose_sticker", "find_location", "record_video_note",
-                          "upload_video_note"})
-NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content and reply markup are exactly "
-                "the same as a current content and reply markup of the message")
+STRING_PARAMS = frozenset(
+    {
+        "text",
+        "caption",
+        "query",
+        "parse_mode",
+        "url",
+        "secret_token",
+        "callback_query_id",
+        "inline_query_id",
+        "next_offset",
+        "language_code",
+        "action",
+        "description",
+        "short_description",
+        "name",
+        "title",
+        "emoji",
+        "ip_address",
+        "business_connection_id",
+        "message_effect_id",
+        "inline_message_id",
+        "switch_pm_text",
+        "switch_pm_parameter",
+        "question",
+        "explanation",
+        "sticker",
+        "photo",
+        "document",
+        "video",
+        "audio",
+        "voice",
+    }
+)
+METHODS = (
+    "getMe",
+    "getUpdates",
+    "sendMessage",
+    "editMessageText",
+    "editMessageReplyMarkup",
+    "answerCallbackQuery",
+    "answerInlineQuery",
+    "sendChatAction",
+    "setMyCommands",
+    "getMyCommands",
+    "deleteMyCommands",
+    "deleteWebhook",
+    "setWebhook",
+    "getWebhookInfo",
+    "close",
+    "logOut",
+)
+BUTTON_ACTIONS = (
+    "url",
+    "callback_data",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
+)
+CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are exactly "
+    "the same as a current content and reply markup of the message"
+)
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
-BAD_GATEWAY_PAGE = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad "
-                    b"Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n")
+BAD_GATEWAY_PAGE = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad "
+    b"Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n"
+)
 _COMMAND = re.compile(r"(?<![\w/<>])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/<>@])")
 _MENTION = re.compile(r"(?<!\w)@[A-Za-z0-9_]{5,32}(?!\w)")
 
@@ -192,18 +282,32 @@ class _Handler(BaseHTTPRequestHandler):
 class TelegramDouble:
     """A fake Bot API server on 127.0.0.1 in a background thread; thread-safe test API."""
 
-    def __init__(self, token: str = DEFAULT_TOKEN, *, username: str = "csto_test_bot",
-                 first_name: str = "CSTO Test Bot", strict_html: bool = True, callback_ttl: float = 15.0,
-                 webhook_retry_delay: float = 0.2) -> None:
+    def __init__(
+        self,
+        token: str = DEFAULT_TOKEN,
+        *,
+        username: str = "csto_test_bot",
+        first_name: str = "CSTO Test Bot",
+        strict_html: bool = True,
+        callback_ttl: float = 15.0,
+        webhook_retry_delay: float = 0.2,
+    ) -> None:
         self.token = token
         self.strict_html = strict_html
         self.callback_ttl = callback_ttl
         self.webhook_retry_delay = webhook_retry_delay
         bot_id = int(token.split(":")[0]) if token.split(":")[0].isdigit() else 7000000001
-        self.bot_user = {"id": bot_id, "is_bot": True, "first_name": first_name, "username": username,
-                         "can_join_groups": True, "can_read_all_group_messages": False,
-                         "supports_inline_queries": True, "can_connect_to_business": False,
-                         "has_main_web_app": False}
+        self.bot_user = {
+            "id": bot_id,
+            "is_bot": True,
+            "first_name": first_name,
+            "username": username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": True,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
         self.port = 0
         self.violations: list[Violation] = []
         self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status or 0 if unreachable)
@@ -225,14 +329,14 @@ class TelegramDouble:
         self._callbacks: dict[str, float] = {}
         self._inline_queries: dict[str, float] = {}
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        self._webhook: dict[str, Any] = {"url": "", "secret_token": None, "last_error_date": None,
-                                         "last_error_message": None}
+        self._webhook: dict[str, Any] = {"url": "", "secret_token": None, "last_error_date": None, "last_error_message": None}
         self._connections: set[socket.socket] = set()
         self._server: _Server | None = None
         self._threads: list[threading.Thread] = []
         self._stopping = False
         self._handlers: dict[str, Callable[[dict[str, Any], _Handler], Any]] = {
-            name.lower(): getattr(self, f"_api_{name}") for name in METHODS}
+            name.lower(): getattr(self, f"_api_{name}") for name in METHODS
+        }
         self._canonical = {name.lower(): name for name in METHODS}
 
     # ---------------------------------------------------------------------------------------- lifecycle
@@ -244,8 +348,9 @@ class TelegramDouble:
         self._server.double = self
         self.port = self._server.server_address[1]
         self._threads = [
-            threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                             name="tgdouble-http", daemon=True),
+            threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="tgdouble-http", daemon=True
+            ),
             threading.Thread(target=self._webhook_loop, name="tgdouble-webhook", daemon=True),
         ]
         for thread in self._threads:
@@ -298,25 +403,45 @@ class TelegramDouble:
         with self._lock:
             return self._updates[update_id]
 
-    def private_text(self, user_id: int, text: str, *, entities: list[dict[str, Any]] | None = None,
-                     first_name: str | None = None, username: str | None = None, language_code: str = "en",
-                     reply_to_message_id: int | None = None) -> int:
+    def private_text(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        entities: list[dict[str, Any]] | None = None,
+        first_name: str | None = None,
+        username: str | None = None,
+        language_code: str = "en",
+        reply_to_message_id: int | None = None,
+    ) -> int:
         """Queue a text message from a user in their private chat with the bot."""
         user = self._user(user_id, first_name, username, language_code)
         chat = self._chat(user_id, "private", user=user)
-        return self._queue_message(chat, user, reply_to_message_id, text=text,
-                                   entities=text_entities(text) if entities is None else entities)
+        return self._queue_message(
+            chat, user, reply_to_message_id, text=text, entities=text_entities(text) if entities is None else entities
+        )
 
-    def group_text(self, chat_id: int, user_id: int, text: str, entities: list[dict[str, Any]] | None = None,
-                   reply_to_bot: bool = False, *, title: str = "Test group", first_name: str | None = None,
-                   username: str | None = None, reply_to_message_id: int | None = None) -> int:
+    def group_text(
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        entities: list[dict[str, Any]] | None = None,
+        reply_to_bot: bool = False,
+        *,
+        title: str = "Test group",
+        first_name: str | None = None,
+        username: str | None = None,
+        reply_to_message_id: int | None = None,
+    ) -> int:
         """Queue a text message in a group; reply_to_bot makes it a reply to the bot's last message there."""
         user = self._user(user_id, first_name, username, "en")
         chat = self._chat(chat_id, "supergroup" if chat_id <= -1000000000000 else "group", title=title)
         if reply_to_bot:
             reply_to_message_id = self._last_bot_message(chat)
-        return self._queue_message(chat, user, reply_to_message_id, text=text,
-                                   entities=text_entities(text) if entities is None else entities)
+        return self._queue_message(
+            chat, user, reply_to_message_id, text=text, entities=text_entities(text) if entities is None else entities
+        )
 
     def command(self, user_id: int, command: str, *, chat_id: int | None = None) -> int:
         """Queue a command such as "/start" or "/help topic" (in a group when chat_id is given)."""
@@ -328,16 +453,36 @@ class TelegramDouble:
         """Queue a sticker message (private chat unless chat_id is given)."""
         user, chat = self._sender(user_id, chat_id)
         uid = f"AgADsticker{next(self._query_ids)}"
-        return self._queue_message(chat, user, None, sticker={
-            "file_id": f"CAACAgIAAxk{uid}", "file_unique_id": uid, "type": "regular", "width": 512, "height": 512,
-            "is_animated": False, "is_video": False, "emoji": emoji})
+        return self._queue_message(
+            chat,
+            user,
+            None,
+            sticker={
+                "file_id": f"CAACAgIAAxk{uid}",
+                "file_unique_id": uid,
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+                "emoji": emoji,
+            },
+        )
 
     def photo(self, user_id: int, chat_id: int | None = None, *, caption: str | None = None) -> int:
         """Queue a photo message, optionally with a caption."""
         user, chat = self._sender(user_id, chat_id)
         uid = f"AQADphoto{next(self._query_ids)}"
-        sizes = [{"file_id": f"AgACAgIAAxk{uid}{w}", "file_unique_id": f"{uid}{w}", "width": w, "height": w * 3 // 4,
-                  "file_size": w * 40} for w in (90, 320, 800)]
+        sizes = [
+            {
+                "file_id": f"AgACAgIAAxk{uid}{w}",
+                "file_unique_id": f"{uid}{w}",
+                "width": w,
+                "height": w * 3 // 4,
+                "file_size": w * 40,
+            }
+            for w in (90, 320, 800)
+        ]
         extra: dict[str, Any] = {"photo": sizes}
         if caption is not None:
             extra["caption"] = caption
@@ -350,13 +495,24 @@ class TelegramDouble:
         user = self._user(user_id, None, None, "en")
         with self._lock:
             stored = self._messages.get((chat_id, message_id))
-            message = stored.message if stored else {
-                "message_id": message_id, "date": 0, "chat": self._chat(chat_id, _chat_type(chat_id))}
+            message = (
+                stored.message
+                if stored
+                else {"message_id": message_id, "date": 0, "chat": self._chat(chat_id, _chat_type(chat_id))}
+            )
             query_id = str(next(self._query_ids) * 7919 + 4000000000000000000)
             self._callbacks[query_id] = time.monotonic()
-        return self.queue_update({"callback_query": {
-            "id": query_id, "from": user, "message": message, "chat_instance": str(-abs(chat_id) * 31),
-            "data": data}})
+        return self.queue_update(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": user,
+                    "message": message,
+                    "chat_instance": str(-abs(chat_id) * 31),
+                    "data": data,
+                }
+            }
+        )
 
     def inline_query(self, user_id: int, query: str, *, offset: str = "", chat_type: str = "private") -> int:
         """Queue an inline query typed by a user."""
@@ -364,11 +520,13 @@ class TelegramDouble:
         with self._lock:
             query_id = str(next(self._query_ids) * 104729 + 5000000000000000000)
             self._inline_queries[query_id] = time.monotonic()
-        return self.queue_update({"inline_query": {"id": query_id, "from": user, "query": query, "offset": offset,
-                                                   "chat_type": chat_type}})
+        return self.queue_update(
+            {"inline_query": {"id": query_id, "from": user, "query": query, "offset": offset, "chat_type": chat_type}}
+        )
 
-    def deliver_webhook(self, url: str, update: dict[str, Any] | int, secret_token: str | None = None,
-                        timeout: float = 10) -> int:
+    def deliver_webhook(
+        self, url: str, update: dict[str, Any] | int, secret_token: str | None = None, timeout: float = 10
+    ) -> int:
         """POST an update (JSON or a queued update's id) to a bot in webhook mode; the HTTP status."""
         if isinstance(update, int):
             with self._lock:
@@ -393,8 +551,15 @@ class TelegramDouble:
         with self._lock:
             return len(self._calls)
 
-    def wait_for(self, method: str, predicate: Callable[[Call], bool] | None = None, timeout: float = 10, *,
-                 after: int = 0, include_failed: bool = False) -> Call:
+    def wait_for(
+        self,
+        method: str,
+        predicate: Callable[[Call], bool] | None = None,
+        timeout: float = 10,
+        *,
+        after: int = 0,
+        include_failed: bool = False,
+    ) -> Call:
         """Block until a matching call (answered ok unless include_failed) is recorded; return it."""
         name = self._name(method)
         deadline = time.monotonic() + timeout
@@ -409,8 +574,9 @@ class TelegramDouble:
                     raise TimeoutError(f"no {name} call within {timeout}s (recent: {recent})")
                 self._cond.wait(remaining)
 
-    async def async_wait_for(self, method: str, predicate: Callable[[Call], bool] | None = None,
-                             timeout: float = 10, **kwargs: Any) -> Call:
+    async def async_wait_for(
+        self, method: str, predicate: Callable[[Call], bool] | None = None, timeout: float = 10, **kwargs: Any
+    ) -> Call:
         """wait_for without blocking the event loop."""
         return await asyncio.to_thread(self.wait_for, method, predicate, timeout, **kwargs)
 
@@ -446,11 +612,13 @@ class TelegramDouble:
         """The next getUpdates calls return [] at once, even with updates pending."""
         self._add_fault(_Fault("getupdates", "cut_poll", times))
 
-    def fail_parse_entities(self, method: str = "sendMessage", *, times: int = 1,
-                            reason: str = 'Unsupported start tag "x" at byte offset 0') -> None:
+    def fail_parse_entities(
+        self, method: str = "sendMessage", *, times: int = 1, reason: str = 'Unsupported start tag "x" at byte offset 0'
+    ) -> None:
         """The next sendMessage/editMessageText calls get 400 "can't parse entities"."""
-        self._add_fault(_Fault(self._fault_name(method), "parse_error", times,
-                               description=f"Bad Request: can't parse entities: {reason}"))
+        self._add_fault(
+            _Fault(self._fault_name(method), "parse_error", times, description=f"Bad Request: can't parse entities: {reason}")
+        )
 
     def _add_fault(self, fault: _Fault) -> None:
         with self._lock:
@@ -537,8 +705,7 @@ class TelegramDouble:
             self._respond(h, 502, BAD_GATEWAY_PAGE, "text/html")
             return
         if fault.kind == "429":
-            err = ApiError(429, f"Too Many Requests: retry after {fault.retry_after}",
-                           {"retry_after": fault.retry_after})
+            err = ApiError(429, f"Too Many Requests: retry after {fault.retry_after}", {"retry_after": fault.retry_after})
         elif fault.kind == "error":
             err = ApiError(fault.status, "Internal Server Error")
         else:
@@ -588,8 +755,10 @@ class TelegramDouble:
 
     def _api_getUpdates(self, p: dict[str, Any], h: _Handler) -> Any:  # noqa: N802
         if self._webhook["url"]:
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook "
-                                "to delete the webhook first")
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+            )
         offset, limit = _int(p, "offset", 0), max(1, min(100, _int(p, "limit", 100)))
         timeout = max(0.0, float(p.get("timeout") or 0))
         if isinstance(p.get("allowed_updates"), list):
@@ -604,11 +773,15 @@ class TelegramDouble:
         deadline = time.monotonic() + timeout
         while True:
             if generation != self._poll_generation:
-                raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one bot "
-                                    "instance is running")
+                raise ApiError(
+                    409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+                )
             if self._webhook["url"]:
-                raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; use "
-                                    "deleteWebhook to delete the webhook first")
+                raise ApiError(
+                    409,
+                    "Conflict: can't use getUpdates method while webhook is active; use "
+                    "deleteWebhook to delete the webhook first",
+                )
             ready = self._deliverable()
             remaining = deadline - time.monotonic()
             if ready or remaining <= 0 or self._stopping:
@@ -627,16 +800,20 @@ class TelegramDouble:
         markup = _check_markup(p.get("reply_markup"))
         reply_to = self._reply_target(chat["id"], p)
         message_id = self._new_message_id(chat["id"])
-        message: dict[str, Any] = {"message_id": message_id, "from": dict(self.bot_user), "chat": chat,
-                                   "date": int(time.time()), "text": text}
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "from": dict(self.bot_user),
+            "chat": chat,
+            "date": int(time.time()),
+            "text": text,
+        }
         if entities:
             message["entities"] = entities
         if markup and "inline_keyboard" in markup:
             message["reply_markup"] = markup
         if reply_to is not None:
             message["reply_to_message"] = reply_to
-        sent = SentMessage(chat["id"], message_id, text, entities, _html_param(p), message.get("reply_markup"),
-                           message)
+        sent = SentMessage(chat["id"], message_id, text, entities, _html_param(p), message.get("reply_markup"), message)
         self._messages[(chat["id"], message_id)] = _Stored(chat["id"], message, True, sent)
         self._sent.append(sent)
         return message
@@ -698,8 +875,14 @@ class TelegramDouble:
             seen.add(rid)
             content = result.get("input_message_content")
             if isinstance(content, dict) and "message_text" in content:
-                self._format({"text": content["message_text"], "parse_mode": content.get("parse_mode"),
-                              "entities": content.get("entities")}, "answerInlineQuery")
+                self._format(
+                    {
+                        "text": content["message_text"],
+                        "parse_mode": content.get("parse_mode"),
+                        "entities": content.get("entities"),
+                    },
+                    "answerInlineQuery",
+                )
             _check_markup(result.get("reply_markup"))
         self._take_query(self._inline_queries, str(p.get("inline_query_id", "")))
         return True
@@ -719,8 +902,7 @@ class TelegramDouble:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(str(command.get("description", "")).strip()) <= 256:
                 raise ApiError(400, "Bad Request: command description must be non-empty")
-        self._commands[self._commands_key(p)] = [{"command": c["command"], "description": c["description"]}
-                                                 for c in commands]
+        self._commands[self._commands_key(p)] = [{"command": c["command"], "description": c["description"]} for c in commands]
         return True
 
     def _api_getMyCommands(self, p: dict[str, Any], h: _Handler) -> Any:  # noqa: N802
@@ -752,13 +934,15 @@ class TelegramDouble:
         return True
 
     def _api_getWebhookInfo(self, p: dict[str, Any], h: _Handler) -> Any:  # noqa: N802
-        info: dict[str, Any] = {"url": self._webhook["url"], "has_custom_certificate": False,
-                                "pending_update_count": len(self._pending)}
+        info: dict[str, Any] = {
+            "url": self._webhook["url"],
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._pending),
+        }
         if self._webhook["url"]:
             info.update(max_connections=40, allowed_updates=sorted(self._allowed))
         if self._webhook["last_error_date"]:
-            info.update(last_error_date=self._webhook["last_error_date"],
-                        last_error_message=self._webhook["last_error_message"])
+            info.update(last_error_date=self._webhook["last_error_date"], last_error_message=self._webhook["last_error_message"])
         return info
 
     def _api_close(self, p: dict[str, Any], h: _Handler) -> Any:
@@ -785,15 +969,14 @@ class TelegramDouble:
         elif mode in ("", "markdown", "markdownv2"):
             entities = list(p.get("entities") or []) if mode == "" else []
         else:
-            raise ApiError(400, f"Bad Request: unsupported parse_mode \"{p.get('parse_mode')}\"")
+            raise ApiError(400, f'Bad Request: unsupported parse_mode "{p.get("parse_mode")}"')
         text, entities = _trim(text, entities)
         if not text:
             raise ApiError(400, "Bad Request: message text is empty")
         if utf16_len(text) > MAX_MESSAGE_UNITS:
             raise ApiError(400, "Bad Request: message is too long")
         if len(entities) > MAX_ENTITIES:
-            self._violate(method, f"{len(entities)} entities: Telegram keeps the formatting of the first "
-                                  f"{MAX_ENTITIES} only", p)
+            self._violate(method, f"{len(entities)} entities: Telegram keeps the formatting of the first {MAX_ENTITIES} only", p)
             entities = entities[:MAX_ENTITIES]
         return text, entities
 
@@ -853,8 +1036,7 @@ class TelegramDouble:
 
     def _user(self, user_id: int, first_name: str | None, username: str | None, language_code: str) -> dict[str, Any]:
         with self._lock:
-            user = self._users.setdefault(user_id, {"id": user_id, "is_bot": False,
-                                                    "first_name": first_name or f"User{user_id}"})
+            user = self._users.setdefault(user_id, {"id": user_id, "is_bot": False, "first_name": first_name or f"User{user_id}"})
             if first_name:
                 user["first_name"] = first_name
             if username:
@@ -862,8 +1044,7 @@ class TelegramDouble:
             user["language_code"] = language_code
             return dict(user)
 
-    def _chat(self, chat_id: int, kind: str, *, user: dict[str, Any] | None = None,
-              title: str | None = None) -> dict[str, Any]:
+    def _chat(self, chat_id: int, kind: str, *, user: dict[str, Any] | None = None, title: str | None = None) -> dict[str, Any]:
         with self._lock:
             chat = self._chats.get(chat_id)
             if chat is None:
@@ -893,22 +1074,25 @@ class TelegramDouble:
                 if sent.chat_id == chat["id"]:
                     return sent.message_id
             message_id = self._new_message_id(chat["id"])
-            message = {"message_id": message_id, "from": dict(self.bot_user), "chat": chat,
-                       "date": int(time.time()) - 60, "text": "An earlier answer."}
+            message = {
+                "message_id": message_id,
+                "from": dict(self.bot_user),
+                "chat": chat,
+                "date": int(time.time()) - 60,
+                "text": "An earlier answer.",
+            }
             sent = SentMessage(chat["id"], message_id, message["text"], [], None, None, message)
             self._messages[(chat["id"], message_id)] = _Stored(chat["id"], message, True, sent)
             return message_id
 
-    def _queue_message(self, chat: dict[str, Any], user: dict[str, Any], reply_to_message_id: int | None,
-                       **content: Any) -> int:
+    def _queue_message(self, chat: dict[str, Any], user: dict[str, Any], reply_to_message_id: int | None, **content: Any) -> int:
         with self._lock:
             message_id = self._new_message_id(chat["id"])
             message: dict[str, Any] = {"message_id": message_id, "from": user, "chat": chat, "date": int(time.time())}
             if reply_to_message_id is not None:
                 replied = self._messages.get((chat["id"], reply_to_message_id))
                 if replied is not None:
-                    message["reply_to_message"] = {k: v for k, v in replied.message.items()
-                                                   if k != "reply_to_message"}
+                    message["reply_to_message"] = {k: v for k, v in replied.message.items() if k != "reply_to_message"}
             message.update({k: v for k, v in content.items() if v not in (None, [])})
             self._messages[(chat["id"], message_id)] = _Stored(chat["id"], message, False)
             return self.queue_update({"message": message})
@@ -929,9 +1113,10 @@ class TelegramDouble:
                 if 200 <= status < 300:
                     self._pending = [u for u in self._pending if u["update_id"] != update["update_id"]]
                     continue
-                self._webhook.update(last_error_date=int(time.time()),
-                                     last_error_message=f"Wrong response from the webhook: {status}"
-                                     if status else "Connection refused")
+                self._webhook.update(
+                    last_error_date=int(time.time()),
+                    last_error_message=f"Wrong response from the webhook: {status}" if status else "Connection refused",
+                )
             time.sleep(self.webhook_retry_delay)
 
 
@@ -985,21 +1170,19 @@ def _check_markup(markup: Any) -> dict[str, Any] | None:
         return markup
     rows = markup["inline_keyboard"]
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise ApiError(400, 'Bad Request: field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of '
-                            'Arrays')
+        raise ApiError(400, 'Bad Request: field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays')
     buttons = [button for row in rows for button in row]
     if len(buttons) > 100:
         raise ApiError(400, "Bad Request: reply markup is too long")
     for button in buttons:
         if not isinstance(button, dict):
-            raise ApiError(400, "Bad Request: can't parse inline keyboard button: InlineKeyboardButton must be an "
-                                "Object")
+            raise ApiError(400, "Bad Request: can't parse inline keyboard button: InlineKeyboardButton must be an Object")
         if not isinstance(button.get("text"), str):
-            raise ApiError(400, 'Bad Request: can\'t parse inline keyboard button: Field "text" must be of type '
-                                'String')
+            raise ApiError(400, 'Bad Request: can\'t parse inline keyboard button: Field "text" must be of type String')
         if not any(action in button for action in BUTTON_ACTIONS):
-            raise ApiError(400, "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the "
-                                "inline keyboard")
+            raise ApiError(
+                400, "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+            )
         data = button.get("callback_data")
         if "callback_data" in button and (not isinstance(data, str) or not 1 <= len(data.encode()) <= 64):
             raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
@@ -1036,13 +1219,13 @@ def _parse_params(ctype: str, body: bytes, query: str) -> dict[str, Any]:
         raw.update(urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     elif kind == "multipart/form-data":
         parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-            b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body)
+            b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body
+        )
         for part in parsed.iter_parts():
             name = part.get_param("name", header="content-disposition")
             payload = part.get_payload(decode=True) or b""
             if part.get_filename() is not None:
-                raw[str(name)] = {"filename": part.get_filename(), "size": len(payload),
-                                  "content_type": part.get_content_type()}
+                raw[str(name)] = {"filename": part.get_filename(), "size": len(payload), "content_type": part.get_content_type()}
             else:
                 raw[str(name)] = payload.decode("utf-8", "replace")
     return {name: decode_param(name, value) for name, value in raw.items()}

@@ -73,8 +73,11 @@ VALID = [
     ("<b>bold</b> <strong>strong</strong>", "bold strong", [("bold", 0, 4), ("bold", 5, 6)]),
     ("<i>i</i><em>em</em>", "iem", [("italic", 0, 1), ("italic", 1, 2)]),
     ("<u>u</u><ins>ins</ins>", "uins", [("underline", 0, 1), ("underline", 1, 3)]),
-    ("<s>s</s><strike>k</strike><del>d</del>", "skd", [("strikethrough", 0, 1), ("strikethrough", 1, 1),
-                                                      ("strikethrough", 2, 1)]),
+    (
+        "<s>s</s><strike>k</strike><del>d</del>",
+        "skd",
+        [("strikethrough", 0, 1), ("strikethrough", 1, 1), ("strikethrough", 2, 1)],
+    ),
     ('<tg-spoiler>x</tg-spoiler><span class="tg-spoiler">y</span>', "xy", [("spoiler", 0, 1), ("spoiler", 1, 1)]),
     ('<a href="https://example.org/?a=1&amp;b=2">link</a>', "link", [("text_link", 0, 4)]),
     ('<tg-emoji emoji-id="5368324170671202286">👍</tg-emoji>', "👍", [("custom_emoji", 0, 2)]),
@@ -91,8 +94,7 @@ VALID = [
     ("<b></b>empty", "empty", []),  # empty tags make no entity
     ("<i aba = 190azAz-.>a</i>", "a", [("italic", 0, 1)]),  # unknown attributes are ignored
     ("<i aba>a</i>", "a", [("italic", 0, 1)]),  # attributes without a value are allowed
-    (f"{STADIUM} {STADIUM}&lt;<i>{STADIUM} {STADIUM}&lt;</>", f"{STADIUM} {STADIUM}<{STADIUM} {STADIUM}<",
-     [("italic", 6, 6)]),
+    (f"{STADIUM} {STADIUM}&lt;<i>{STADIUM} {STADIUM}&lt;</>", f"{STADIUM} {STADIUM}<{STADIUM} {STADIUM}<", [("italic", 6, 6)]),
     ("<code><i><b> </b></i></code>", " ", [("code", 0, 1), ("bold", 0, 1), ("italic", 0, 1)]),
     ("a\n\nb", "a\n\nb", []),
 ]
@@ -139,16 +141,17 @@ INVALID = [
     (f"{STADIUM} {STADIUM}&lt;</", "Unexpected end tag at byte offset 13"),
     (f"{STADIUM} {STADIUM}&lt;<b></b></", "Unexpected end tag at byte offset 20"),
     (f"{STADIUM} {STADIUM}&lt;<i>a</i   ", "Unclosed end tag at byte offset 17"),
-    (f"{STADIUM} {STADIUM}&lt;<i>a</em   >",
-     'Unmatched end tag at byte offset 17, expected "</i>", found "</em>"'),
+    (f"{STADIUM} {STADIUM}&lt;<i>a</em   >", 'Unmatched end tag at byte offset 17, expected "</i>", found "</em>"'),
     ("<b><i>x</b></i>", 'Unmatched end tag at byte offset 7, expected "</i>", found "</b>"'),
     ("<b>never closed", 'Can\'t find end tag corresponding to start tag "b"'),
     ("<span>x</span>", 'Tag "span" must have class "tg-spoiler" at byte offset 0'),
     ('<span class="bold">x</span>', 'Tag "span" must have class "tg-spoiler" at byte offset 0'),
     ('<tg-emoji emoji-id="abc">x</tg-emoji>', "Invalid custom emoji identifier specified"),
     ("<tg-emoji>x</tg-emoji>", "Invalid custom emoji identifier specified"),
-    ("&#57311;", "Text contains invalid Unicode characters after decoding HTML entities, check for unmatched "
-                 "surrogate code units"),
+    (
+        "&#57311;",
+        "Text contains invalid Unicode characters after decoding HTML entities, check for unmatched surrogate code units",
+    ),
     ("a\0b", "Text must not contain null bytes"),
 ]
 
@@ -161,8 +164,6 @@ def test_invalid_html(source: str, reason: str) -> None:
         assert info.value.reason == reason
         assert str(info.value) == f"Can't parse entities: {reason}"
         assert info.value.api_description == f"Bad Request: can't parse entities: {reason}"
-
-
 
 
 @pytest.mark.parametrize(
@@ -338,15 +339,27 @@ def test_invalid_blocks_and_arguments_are_refused() -> None:
 
 
 TEXT = st.text(
-    alphabet=st.sampled_from(
-        list("abc xyz.!?,\n\t&<>\"'") + ["Ж", "中", "👍", "🏟", "\u200d", "\ufe0f", "é", "\u0301"]
-    ),
+    alphabet=st.sampled_from(list("abc xyz.!?,\n\t&<>\"'") + ["Ж", "中", "👍", "🏟", "\u200d", "\ufe0f", "é", "\u0301"]),
     max_size=40,
 )
 OPENERS = [
-    "<b>", "<strong>", "<i>", "<em>", "<u>", "<ins>", "<s>", "<strike>", "<del>", "<tg-spoiler>",
-    '<span class="tg-spoiler">', '<a href="https://example.org/?q=1&amp;r=&quot;2&quot;">', "<code>", "<pre>",
-    '<pre><code class="language-python">', "<blockquote>", "<blockquote expandable>",
+    "<b>",
+    "<strong>",
+    "<i>",
+    "<em>",
+    "<u>",
+    "<ins>",
+    "<s>",
+    "<strike>",
+    "<del>",
+    "<tg-spoiler>",
+    '<span class="tg-spoiler">',
+    '<a href="https://example.org/?q=1&amp;r=&quot;2&quot;">',
+    "<code>",
+    "<pre>",
+    '<pre><code class="language-python">',
+    "<blockquote>",
+    "<blockquote expandable>",
 ]
 
 
@@ -378,8 +391,7 @@ def assert_in_order_modulo_whitespace(original: str, pieces: list[str]) -> None:
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(blocks=st.lists(fragment(), min_size=1, max_size=6), limit=st.integers(2, 200),
-       max_entities=st.integers(1, 12))
+@given(blocks=st.lists(fragment(), min_size=1, max_size=6), limit=st.integers(2, 200), max_entities=st.integers(1, 12))
 def test_split_pieces_parse_fit_and_keep_the_text(blocks: list[str], limit: int, max_entities: int) -> None:
     texts = [parse_html(block).text for block in blocks]
     original = "\n\n".join(t for t in texts if t.strip())

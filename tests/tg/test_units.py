@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.tg.buttons import AnswerState, AnswerStore
 from bot.core.answer import Core
+from bot.tg.app import answer_keyboard
+from bot.tg.buttons import AnswerState, AnswerStore
 from bot.tg.polling import Journal
 from bot.tg.quota import QuestionQuota, Verdict
 from bot.tg.run import TOKEN, Redactor
-from bot.tg.app import answer_keyboard
 
 
 class Clock:
@@ -82,7 +82,12 @@ def test_redactor_removes_the_token_from_messages_and_tracebacks() -> None:
 
 @pytest.mark.parametrize(
     ("token", "ok"),
-    [("123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi", True), ("123456", False), ("abc:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi", False), ("1:short", False)],
+    [
+        ("123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi", True),
+        ("123456", False),
+        ("abc:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi", False),
+        ("1:short", False),
+    ],
 )
 def test_token_shape(token: str, ok: bool) -> None:
     assert bool(TOKEN.match(token)) is ok
