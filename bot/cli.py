@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from bot import __version__
 from bot.config import Settings
 from bot.core import Core, Limits
+from bot.core.models import Answer
 from bot.knowledge.model import KnowledgeError
 
 log = logging.getLogger("bot")
@@ -31,12 +32,13 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     ask = sub.add_parser("ask", parents=[common], help="answer one question and exit")
     ask.add_argument("question", nargs="*", help="the question (read from standard input when omitted)")
-    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON (with its evidence)")
+    ask.add_argument("--explain", action="store_true", help="say why it answered or declined (to stderr with --json)")
     ask.add_argument("--more", type=int, default=0, metavar="N", help="skip the first N quotations")
     sub.add_parser("console", parents=[common], help="interactive console")
     sub.add_parser("check", parents=[common], help="validate a knowledge base")
     ev = sub.add_parser("eval", parents=[common], help="measure answers against a questions file")
-    ev.add_argument("file", type=Path)
+    ev.add_argument("file", type=Path, nargs="+", help="questions files (JSON lines); several are scored together")
     sub.add_parser("telegram", parents=[common], help="run the Telegram bot")
     sub.add_parser("health", parents=[common], help="exit 0 when the running bot is alive (container health check)")
     return parser
@@ -54,13 +56,32 @@ def _setup_logging(level: str) -> None:
 
 
 def load_core(settings: Settings) -> Core:
-    limits = Limits(settings.max_quotes, settings.max_quote_chars, settings.max_answer_chars, settings.min_coverage)
+    limits = Limits(settings.max_quotes, settings.max_quote_chars, settings.max_answer_chars, settings.min_confidence)
     return Core.load(settings.knowledge_path(), limits, settings.index_dir)
 
 
 def _report(problems: list[object]) -> None:
     for problem in problems:
         print(problem, file=sys.stderr)
+
+
+def explain(answer: Answer) -> str:
+    """Why the core answered or declined, in a few lines: the evidence of its best passage."""
+    e = answer.evidence
+    if e is None:
+        return "explain: no search was made (a greeting, help or an empty question)."
+    verdict = "answered" if answer.answered else "declined"
+    lines = [
+        f"explain: {verdict}: confidence {e.confidence:.3f} {'>=' if answer.answered else '<'} threshold {e.threshold:.3f}",
+        f"  best passage: {e.passage_id or '-'}",
+        f"  lexical evidence: {e.coverage:.3f} of the question's weight is in that passage (word for word or bridged)",
+        f"  semantic evidence: {e.meaning:.3f} cosine of the question with its best sentence",
+    ]
+    if e.bridged:
+        lines.append("  bridged words: " + "; ".join(f"{w} -> {', '.join(ts)}" for w, ts in e.bridged))
+    if e.unknown:
+        lines.append("  words no passage uses: " + ", ".join(e.unknown))
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,12 +124,14 @@ def main(argv: list[str] | None = None) -> int:
             from bot.render import render_text
 
             print(render_text(answer))
+        if args.explain:
+            print(explain(answer), file=sys.stdout if not args.json else sys.stderr)
         return 0
     if command == "eval":
         from bot.core.evaluate import evaluate, load_questions
 
         try:
-            questions = load_questions(args.file)
+            questions = [q for path in args.file for q in load_questions(path)]
         except (OSError, ValueError) as e:
             print(f"csto-bot: {e}", file=sys.stderr)
             return 2

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     max_quotes: int = Field(default=3, ge=1, le=10)
     max_quote_chars: int = Field(default=600, ge=120, le=3000)
     max_answer_chars: int = Field(default=1800, ge=300, le=3500)
-    min_coverage: float = Field(default=0.5, ge=0.0, le=1.0)
+    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
 
     # Telegram
     telegram_bot_token: SecretStr | None = None

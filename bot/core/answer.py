@@ -5,23 +5,36 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.core.models import Answer, Kind, PassageView, Quote, Source
+import numpy as np
+
+from bot.core.models import Answer, Evidence, Kind, PassageView, Quote, Source
 from bot.core.quotes import Excerpt, Profile, asks_for_list, best_excerpt, is_enumeration, profile
 from bot.knowledge.load import check_knowledge, load_knowledge
 from bot.knowledge.model import Document, KnowledgeBase, Passage, Problem
 from bot.search.aliases import AliasCheck
+from bot.search.analysis import Token
+from bot.search.bridge import WordMatch, match_words
+from bot.search.encoder import Encoder
+from bot.search.fusion import CALIBRATION, rrf
 from bot.search.retriever import Hit, Retriever
 
 MAX_QUESTION_CHARS = 1000
-CANDIDATES = 20  # passages considered per question
+CANDIDATES = 20  # passages taken from each ranking (BM25, meaning) per question
+COARSE = 4 * CANDIDATES  # passages ranked by their whole-passage vector before their sentences are
 PROFILE_CACHE = 8192  # analyzed passages kept in memory (all of them for a small knowledge base)
-COVERAGE_DEPTH = 5  # the best of this many passages decides whether the sources cover a question
-# A question word that no passage uses is strong evidence that the sources do not cover the
-# question; a word they use elsewhere, but not in this passage, is weaker evidence.
-KNOWN_MISS_WEIGHT = 0.5
+# A word that no passage uses and that the bridge cannot translate weighs the most a word can:
+# it is strong evidence that the sources do not cover the question (pizza, weather, France).
+# Weighing ordinary words half (a verb the sources put otherwise) answered "weather in Moscow":
+# measured in docs/retrieval.md.
+# A name, acronym or number of the question that the passage lacks weighs this much more: the
+# passage is about something else (a question about Tajikistan's president, a passage about
+# Kazakhstan's).
+EXACT_MISS = 2.0
+NOISE_SHARE = 0.5  # quotations less than half as likely to answer as an answer must be are left out
 
 _HELP = {
     "help", "hi", "hello", "hey", "start", "menu", "about", "thanks", "thank you", "good morning",
@@ -29,11 +42,18 @@ _HELP = {
     "помощь", "привет", "здравствуй", "здравствуйте", "добрый день", "добрый вечер", "доброе утро",
     "спасибо", "начать", "меню", "что ты умеешь", "кто ты", "хелп",
 }  # fmt: skip
-_DEFAULT_EXAMPLES = (
-    "Who are the members of the CSTO?",
-    "How does the CSTO operate under sanctions?",
-    "What happened in Kazakhstan in January 2022?",
-)
+EXAMPLES = {
+    "en": (
+        "Who are the members of the CSTO?",
+        "How does the CSTO operate under sanctions?",
+        "What happened in Kazakhstan in January 2022?",
+    ),
+    "ru": (
+        "Какие страны входят в ОДКБ?",
+        "Как ОДКБ действует в условиях санкций?",
+        "Что произошло в Казахстане в январе 2022 года?",
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +61,7 @@ class Limits:
     max_quotes: int = 3
     max_quote_chars: int = 600
     max_answer_chars: int = 1800
-    min_coverage: float = 0.5
+    min_confidence: float = 0.5
 
 
 def clean_question(text: str) -> str:
@@ -72,7 +92,9 @@ def source_of(document: Document, n: int = 0) -> Source:
 class _Candidate:
     hit: Hit
     excerpt: Excerpt
-    coverage: float
+    coverage: float  # the share of the question's weight whose words the passage has
+    meaning: float  # the cosine of the question with the passage's best sentence
+    confidence: float  # both, calibrated: how likely this passage answers the question
 
 
 class Core:
@@ -81,11 +103,11 @@ class Core:
     def __init__(self, kb: KnowledgeBase, retriever: Retriever, limits: Limits = Limits()) -> None:
         self.kb = kb
         self.retriever = retriever
+        self.meaning = retriever.meaning
         self.limits = limits
         self._documents = {d.meta.id: d for d in kb.documents}
         self._passages = {p.id: p for p in kb.passages}
-        examples = [q for d in kb.documents for q in d.meta.examples]
-        self.examples: tuple[str, ...] = tuple(examples[:3]) if examples else _DEFAULT_EXAMPLES
+        self._ordinal = {p.id: i for i, p in enumerate(kb.passages)}
         self._profile = functools.lru_cache(maxsize=PROFILE_CACHE)(self._analyze)
         if len(kb.passages) <= PROFILE_CACHE // 4:  # small: analyze everything now, not on first use
             for p in kb.passages:
@@ -97,10 +119,12 @@ class Core:
         return profile(p.text, self.retriever.analyzer, extra)
 
     @classmethod
-    def load(cls, knowledge_dir: Path, limits: Limits = Limits(), index_dir: Path | None = None) -> Core:
-        """Validate and load a knowledge base (raises KnowledgeError), then build or load its index."""
+    def load(
+        cls, knowledge_dir: Path, limits: Limits = Limits(), index_dir: Path | None = None, encoder: Encoder | None = None
+    ) -> Core:
+        """Validate and load a knowledge base (raises KnowledgeError), then build or load its indexes."""
         kb = load_knowledge(knowledge_dir, alias_check=AliasCheck)
-        return cls(kb, Retriever.build(kb, index_dir), limits)
+        return cls(kb, Retriever.build(kb, index_dir, encoder=encoder), limits)
 
     @staticmethod
     def check(knowledge_dir: Path) -> list[Problem]:
@@ -115,45 +139,113 @@ class Core:
     def topics(self) -> tuple[str, ...]:
         return tuple(d.meta.title for d in self.kb.documents)
 
+    def examples(self, lang: str) -> tuple[str, ...]:
+        """Example questions in the asker's language: the documents' own, else the defaults."""
+        own = [q for d in self.kb.documents for q in d.meta.examples if language_of(q) == lang]
+        return tuple(own[:3]) if own else EXAMPLES.get(lang, EXAMPLES["en"])
+
+    def welcome(self, lang: str) -> Answer:
+        """What the bot says to a greeting or /start: what it covers and what to ask."""
+        return Answer("", Kind.HELP, suggestions=self.examples(lang), topics=self.topics, lang=lang)
+
     def answer(self, question: str, offset: int = 0) -> Answer:
         """Quotations that answer `question`, best first, from `offset` on; or help, or an honest abstention."""
         question = clean_question(question)
         lang = language_of(question)
-        terms = self.retriever.analyzer.terms(question) if not is_help(question) else []
-        if not terms:
-            return Answer(question, Kind.HELP, suggestions=self.examples, topics=self.topics, lang=lang)
-        candidates = self._candidates(terms, asks_for_list(question))
-        if not candidates or max(c.coverage for c in candidates[:COVERAGE_DEPTH]) < self.limits.min_coverage:
-            return Answer(question, Kind.ABSTAIN, suggestions=self.examples, topics=self.topics, lang=lang)
-        return self._compose(question, candidates, max(offset, 0), lang)
+        tokens = self.retriever.analyzer.tokens(question) if not is_help(question) else []
+        if not tokens:
+            return Answer(question, Kind.HELP, suggestions=self.examples(lang), topics=self.topics, lang=lang)
+        candidates, words = self._candidates(question, tokens, asks_for_list(question))
+        best = max(candidates, key=lambda c: c.confidence, default=None)
+        evidence = self._evidence(words, best)
+        if best is None or best.confidence < self.limits.min_confidence:
+            return Answer(
+                question, Kind.ABSTAIN, suggestions=self.examples(lang), topics=self.topics, lang=lang, evidence=evidence
+            )
+        return self._compose(question, candidates, max(offset, 0), lang, evidence)
 
-    def _candidates(self, terms: list[str], wants_list: bool = False) -> list[_Candidate]:
-        """Passages that may answer, best first, each with its quotation and how much of the question
-        it covers. For a question whose answer is a list of names ("Who are the members…"), quotations
-        that enumerate names come first: the words of such a question rarely occur beside the list."""
-        query = frozenset(terms)
-        weight = self.retriever.weight
-        known = self.retriever.index.df
+    def _evidence(self, words: list[WordMatch], best: _Candidate | None) -> Evidence:
+        bridged = tuple(
+            (w.surface, tuple(t for t, s in w.alternatives.items() if t != w.term and s > 0))
+            for w in words
+            if len(w.alternatives) > 1
+        )
+        return Evidence(
+            coverage=best.coverage if best else 0.0,
+            meaning=best.meaning if best else 0.0,
+            confidence=best.confidence if best else 0.0,
+            threshold=self.limits.min_confidence,
+            passage_id=best.hit.passage.id if best else None,
+            unknown=tuple(w.surface for w in words if len(w.alternatives) == 1 and not self.retriever.index.df(w.term)),
+            bridged=bridged,
+        )
+
+    def _weights(self, words: list[WordMatch]) -> list[float]:
+        """Each question word's weight: its idf; a bridged word, that of its best stand-in; else see above."""
+        r = self.retriever
+        out = []
+        for w in words:
+            if r.index.df(w.term):
+                out.append(r.weight(w.term))
+                continue
+            stand_ins = [(s, t) for t, s in w.alternatives.items() if t != w.term and s > 0]
+            if stand_ins:
+                out.append(r.weight(max(stand_ins)[1]))
+            else:
+                out.append(r.unknown_weight)
+        return out
+
+    def _candidates(
+        self, question: str, tokens: list[Token], wants_list: bool = False
+    ) -> tuple[list[_Candidate], list[WordMatch]]:
+        """Passages that may answer, most likely first, each with its quotation and its evidence.
+
+        BM25 ranks the passages by the question's words and their bridged stand-ins; the encoder
+        ranks them by meaning; reciprocal rank fusion merges the two lists into the candidates, and
+        the calibrated confidence of each orders them. For a question whose answer is a list of
+        names ("Who are the members…"), quotations that enumerate names come first.
+        """
+        r = self.retriever
+        meaning = self.meaning
+        known = r.knows
+        qv, words = match_words(question, tokens, known, r.analyzer, meaning.bridge, meaning.encoder)
+        weights = self._weights(words)
+        query = [t for w in words for t, s in w.alternatives.items() if s >= 0.5 and known(t)]
+        lexical = [self._ordinal[h.passage.id] for h in r.search(query, CANDIDATES)]
+        coarse = meaning.vectors.coarse(qv)
+        shortlist = (
+            np.argpartition(-coarse, min(COARSE, len(coarse)) - 1)[:COARSE] if len(coarse) > COARSE else np.arange(len(coarse))
+        )
+        refined = {int(i): meaning.vectors.best(qv, int(i), float(coarse[i])) for i in shortlist}
+        semantic = sorted(refined, key=lambda i: -refined[i])[:CANDIDATES]
+        fused = rrf([lexical, semantic])
+        term_weight: dict[str, float] = {}
+        for w, wt in zip(words, weights):
+            for t, s in w.alternatives.items():
+                term_weight[t] = max(term_weight.get(t, 0.0), wt * s)
         out: list[_Candidate] = []
         seen: set[str] = set()
-        for hit in self.retriever.search(terms, CANDIDATES):
-            prof = self._profile(hit.passage.id)
-            covered = query & prof.terms
-            excerpt = best_excerpt(hit.passage.text, prof, query, weight, max_chars=self.limits.max_quote_chars)
+        for i in sorted(fused, key=lambda i: -fused[i]):
+            passage = self.kb.passages[i]
+            prof = self._profile(passage.id)
+            coverage = _coverage(words, weights, prof.terms)
+            sims = meaning.vectors.sentence_scores(qv, i)
+            excerpt = best_excerpt(
+                passage.text, prof, term_weight.keys(), lambda t: term_weight.get(t, 0.0),
+                max_chars=self.limits.max_quote_chars, meaning=_sentence_meaning(sims),
+            )  # fmt: skip
             if excerpt.text in seen:
                 continue  # the same words in two places: quote them once
             seen.add(excerpt.text)
-            matched = sum(weight(t) for t in covered)
-            missed = sum(weight(t) * (KNOWN_MISS_WEIGHT if known(t) else 1.0) for t in query - covered)
-            out.append(_Candidate(hit, excerpt, matched / (matched + missed)))
-        best = max((c.coverage for c in out), default=0.0)
-        # Quotes that cover much less of the question than the best one are noise.
-        out = [c for c in out if c.coverage >= 0.5 * best]
+            sem = refined[i] if i in refined else meaning.vectors.best(qv, i, float(coarse[i]))
+            out.append(_Candidate(Hit(passage, fused[i]), excerpt, coverage, sem, CALIBRATION.confidence(coverage, sem)))
+        out.sort(key=lambda c: -c.confidence)
+        out = [c for c in out if c.confidence >= NOISE_SHARE * self.limits.min_confidence]
         if wants_list:
-            out.sort(key=lambda c: not is_enumeration(c.excerpt.text))  # stable: BM25 order otherwise
-        return out
+            out.sort(key=lambda c: not is_enumeration(c.excerpt.text))  # stable: confidence order otherwise
+        return out, words
 
-    def _compose(self, question: str, candidates: list[_Candidate], offset: int, lang: str) -> Answer:
+    def _compose(self, question: str, candidates: list[_Candidate], offset: int, lang: str, evidence: Evidence) -> Answer:
         chosen: list[_Candidate] = []
         length = 0
         for c in candidates[offset:]:
@@ -167,10 +259,12 @@ class Core:
             doc = self._documents[c.hit.passage.doc_id]
             source = numbers.get(doc.meta.id) or numbers.setdefault(doc.meta.id, source_of(doc, len(numbers) + 1))
             quotes.append(
-                Quote(source.n, c.excerpt.text, c.hit.passage.id, c.hit.passage.label, c.hit.score, source, c.excerpt.highlights)
+                Quote(source.n, c.excerpt.text, c.hit.passage.id, c.hit.passage.label, c.confidence, source, c.excerpt.highlights)
             )
         more = max(0, len(candidates) - offset - len(chosen))
-        return Answer(question, Kind.ANSWER, tuple(quotes), tuple(numbers.values()), more=more, offset=offset, lang=lang)
+        return Answer(
+            question, Kind.ANSWER, tuple(quotes), tuple(numbers.values()), more=more, offset=offset, lang=lang, evidence=evidence
+        )
 
     def document(self, doc_id: str) -> Document | None:
         return self._documents.get(doc_id)
@@ -188,3 +282,22 @@ class Core:
         before = doc.passages[i - 1].text if i > 0 else None
         after = doc.passages[i + 1].text if 0 <= i and i + 1 < len(doc.passages) else None
         return PassageView(p.id, p.label, p.text, source_of(doc, 1), before, after)
+
+
+def _sentence_meaning(sims: list[tuple[int, int, float]]) -> Callable[[int, int], float]:
+    """How well the best sentence within [start, end) of a passage matches the question."""
+
+    def meaning(start: int, end: int) -> float:
+        return max((s for a, b, s in sims if a >= start and b <= end), default=0.0)
+
+    return meaning
+
+
+def _coverage(words: list[WordMatch], weights: list[float], terms: frozenset[str]) -> float:
+    """The share of the question's weight that a passage's terms cover, word for word or bridged."""
+    matched = missed = 0.0
+    for w, weight in zip(words, weights):
+        strength = w.strength_in(terms)
+        matched += weight * strength
+        missed += weight * (1.0 - strength) * (EXACT_MISS if w.exact else 1.0)
+    return matched / (matched + missed) if matched + missed else 0.0

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.core.answer import Core
+from bot.core.answer import Core, language_of
 from bot.core.models import Answer
 
 
@@ -19,17 +19,33 @@ class Report:
     abstained_right: int = 0  # unanswerable and abstained
     abstained_wrong: int = 0  # answerable but abstained
     misses: list[str] = field(default_factory=list)
+    by_lang: dict[str, Report] = field(default_factory=dict)
+
+    @property
+    def abstain_precision(self) -> float:
+        abstained = self.abstained_right + self.abstained_wrong
+        return self.abstained_right / abstained if abstained else 1.0
+
+    @property
+    def abstain_recall(self) -> float:
+        return self.abstained_right / self.unanswerable if self.unanswerable else 1.0
 
     def lines(self) -> list[str]:
+        out = self._figures("")
+        for lang in sorted(self.by_lang):
+            out += self.by_lang[lang]._figures(f"[{lang}] ")
+        return out
+
+    def _figures(self, prefix: str) -> list[str]:
         def pct(a: int, b: int) -> str:
             return f"{100 * a / b:.1f}% ({a}/{b})" if b else "n/a (0/0)"
 
         abstained = self.abstained_right + self.abstained_wrong
         return [
-            f"hit@1: {pct(self.hit1, self.answerable)}",
-            f"hit@3: {pct(self.hit3, self.answerable)}",
-            f"abstain precision: {pct(self.abstained_right, abstained)}",
-            f"abstain recall: {pct(self.abstained_right, self.unanswerable)}",
+            f"{prefix}hit@1: {pct(self.hit1, self.answerable)}",
+            f"{prefix}hit@3: {pct(self.hit3, self.answerable)}",
+            f"{prefix}abstain precision: {pct(self.abstained_right, abstained)}",
+            f"{prefix}abstain recall: {pct(self.abstained_right, self.unanswerable)}",
         ]
 
 
@@ -55,27 +71,46 @@ def load_questions(path: Path) -> list[dict[str, object]]:
 
 
 def evaluate(core: Core, questions: list[dict[str, object]]) -> Report:
+    """Figures over all questions, and per language (the item's `lang`, else the question's script)."""
     report = Report()
     for item in questions:
-        question, expect = str(item["q"]), [str(e) for e in item["expect"]]  # type: ignore[union-attr]
+        question, expect = str(item["q"]), [str(e) for e in item["expect"]]  # type: ignore[attr-defined]
+        lang = str(item.get("lang") or language_of(question))
         answer = core.answer(question)
-        label = f"{item.get('id', '?')} {question!r}"
-        if not expect:
-            report.unanswerable += 1
-            if not answer.answered:
-                report.abstained_right += 1
-            else:
-                report.misses.append(f"MISS {label}: should abstain, quoted {answer.quotes[0].text[:120]!r}")
-            continue
-        report.answerable += 1
-        if not answer.answered:
-            report.abstained_wrong += 1
-            report.misses.append(f"MISS {label}: abstained; expected one of {expect}")
-            continue
-        report.hit1 += _hit(answer, expect, 1)
-        if _hit(answer, expect, 3):
-            report.hit3 += 1
-        else:
-            quoted = " | ".join(f"[{q.passage_id}] {q.text[:100]!r}" for q in answer.quotes[:3])
-            report.misses.append(f"MISS {label}: expected one of {expect}; quoted {quoted}")
+        for r in (report, report.by_lang.setdefault(lang, Report())):
+            _score(r, answer, expect)
+        miss = _miss(answer, expect)
+        if miss:
+            report.misses.append(f"MISS {item.get('id', '?')} {question!r}: {miss}")
     return report
+
+
+def _score(report: Report, answer: Answer, expect: list[str]) -> None:
+    if not expect:
+        report.unanswerable += 1
+        report.abstained_right += not answer.answered
+        return
+    report.answerable += 1
+    if not answer.answered:
+        report.abstained_wrong += 1
+        return
+    report.hit1 += _hit(answer, expect, 1)
+    report.hit3 += _hit(answer, expect, 3)
+
+
+def _miss(answer: Answer, expect: list[str]) -> str | None:
+    """What went wrong with one answer, with what was quoted instead; None when it is right."""
+    why = ""
+    if answer.evidence is not None:
+        e = answer.evidence
+        why = f" (confidence {e.confidence:.2f} vs {e.threshold:.2f}: words {e.coverage:.2f}, meaning {e.meaning:.2f})"
+    if not expect:
+        if not answer.answered:
+            return None
+        return f"should abstain{why}, quoted [{answer.quotes[0].passage_id}] {answer.quotes[0].text[:120]!r}"
+    if not answer.answered:
+        return f"abstained{why}; expected one of {expect}"
+    if _hit(answer, expect, 3):
+        return None
+    quoted = " | ".join(f"[{q.passage_id}] {q.text[:100]!r}" for q in answer.quotes[:3])
+    return f"expected one of {expect}; quoted {quoted}"

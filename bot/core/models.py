@@ -47,6 +47,30 @@ class Quote:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why the core answered or declined: the best passage's evidence and the threshold it met or missed."""
+
+    coverage: float  # the share of the question's weight whose words the passage has (or their stand-ins)
+    meaning: float  # cosine of the question with the passage's best sentence
+    confidence: float  # both, calibrated
+    threshold: float  # the confidence an answer needs
+    passage_id: str | None = None
+    unknown: tuple[str, ...] = ()  # question words that no passage uses and that nothing stands in for
+    bridged: tuple[tuple[str, tuple[str, ...]], ...] = ()  # question words reached through the term bridge
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "coverage": round(self.coverage, 4),
+            "meaning": round(self.meaning, 4),
+            "confidence": round(self.confidence, 4),
+            "threshold": self.threshold,
+            "passage_id": self.passage_id,
+            "unknown_words": list(self.unknown),
+            "bridged_words": {word: list(terms) for word, terms in self.bridged},
+        }
+
+
 class Kind(str, Enum):
     ANSWER = "answer"  # quotations found
     ABSTAIN = "abstain"  # the sources do not cover the question
@@ -64,6 +88,7 @@ class Answer:
     more: int = 0  # how many further quotations `answer(question, offset=...)` can give
     offset: int = 0  # the position of the first quotation among all that answer the question
     lang: str = "en"  # the language of the question, for the reply's own words
+    evidence: Evidence | None = None  # why it answered or declined (None for help)
 
     @property
     def answered(self) -> bool:
@@ -80,6 +105,7 @@ class Answer:
             "topics": list(self.topics),
             "more": self.more,
             "lang": self.lang,
+            "evidence": self.evidence.to_json() if self.evidence else None,
         }
 
 

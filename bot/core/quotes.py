@@ -7,16 +7,11 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from bot.search.analysis import Analyzer, Token
+from bot.search.sentences import Span, sentences
+
+__all__ = ["Excerpt", "Profile", "Span", "asks_for_list", "best_excerpt", "is_enumeration", "profile", "sentences"]
 
 ELLIPSIS = "…"
-
-# A sentence ends at . ! ? or … followed by space and a capital, digit, quote or bracket.
-_BOUNDARY = re.compile(r"(?<=[.!?…])[\"”»’)]?\s+(?=[\"“«(\[…]?[A-ZА-ЯЁ0-9])")
-# Words after which a full stop does not end a sentence: initials and common abbreviations.
-_ABBREVIATION = re.compile(
-    r"(?:\b[A-ZА-Я]|\b(?:St|Mr|Mrs|Ms|Dr|Prof|Pp|pp|No|Vol|vol|ed|eds|comp|etc|vs|Jr|Sr|Ltd|Inc|Co|Apr|Jan|Feb|Mar|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|г|гг|им|т|ул|см))\.[\"”»’)]?$"
-)
-
 
 # Three or more capitalised names in a row, separated by commas: "Armenia, Belarus, and Kazakhstan".
 _ENUMERATION = re.compile(r"\b[A-ZА-ЯЁ][\w’'-]+(?:,\s+(?:and\s+|и\s+)?[A-ZА-ЯЁ][\w’'-]+){2,}")
@@ -35,31 +30,6 @@ def asks_for_list(question: str) -> bool:
 
 def is_enumeration(text: str) -> bool:
     return _ENUMERATION.search(text) is not None
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    start: int
-    end: int
-
-
-def sentences(text: str) -> list[Span]:
-    """Sentence spans of a passage; paragraphs always end a sentence."""
-    spans: list[Span] = []
-    for para in re.finditer(r"[^\n]+", text):
-        start = para.start()
-        for boundary in _BOUNDARY.finditer(para.group()):
-            cut = para.start() + boundary.start()
-            if _ABBREVIATION.search(text[start:cut]) or cut <= start:
-                continue
-            spans.append(Span(start, cut))
-            start = para.start() + boundary.end()
-        end = para.end()
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end > start:
-            spans.append(Span(start, end))
-    return spans
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +70,12 @@ def best_excerpt(
     max_chars: int,
     whole_below: int = 400,
     max_sentences: int = 3,
+    meaning: Callable[[int, int], float] | None = None,
 ) -> Excerpt:
-    """The shortest run of consecutive sentences that covers the most query weight, within max_chars.
+    """The shortest run of consecutive sentences that best answers the question, within max_chars.
 
+    A run is judged by the share of the query weight it covers plus, when `meaning` is given, how
+    well its best sentence matches the question by meaning (`meaning(start, end)`, a cosine).
     A passage shorter than `whole_below` is quoted whole (bibliography entries, author notes).
     """
     spans = prof.sentences
@@ -110,6 +83,7 @@ def best_excerpt(
         chosen = (0, len(spans) - 1)
     else:
         wanted = set(query)
+        total = sum(weight(t) for t in wanted) or 1.0
         terms = [{t.term for t in sentence} & wanted for sentence in prof.tokens]
         best: tuple[float, int, int] | None = None
         chosen = (0, 0)
@@ -121,7 +95,10 @@ def best_excerpt(
                     break
                 if j > i and not terms[j]:
                     continue  # a run never ends on a sentence that adds nothing
-                key = (sum(weight(t) for t in covered), -(j - i), -i)
+                score = sum(weight(t) for t in covered) / total
+                if meaning is not None:
+                    score += meaning(spans[i].start, spans[j].end)
+                key = (score, -(j - i), -i)
                 if best is None or key > best:
                     best = key
                     chosen = (i, j)

@@ -14,6 +14,8 @@ from bot.knowledge.model import KnowledgeBase, Passage
 from bot.search.aliases import AliasTable
 from bot.search.analysis import Analyzer
 from bot.search.bm25 import BM25Index
+from bot.search.encoder import Encoder, shared_encoder
+from bot.search.meaning import Meaning
 
 log = logging.getLogger(__name__)
 
@@ -53,23 +55,39 @@ def index_locations(kb: KnowledgeBase, index_dir: Path | None) -> list[Path]:
 class Retriever:
     """Finds the passages that best answer a list of query terms."""
 
-    def __init__(self, kb: KnowledgeBase, analyzer: Analyzer, index: BM25Index) -> None:
+    def __init__(self, kb: KnowledgeBase, analyzer: Analyzer, index: BM25Index, meaning: Meaning) -> None:
         self.kb = kb
         self.analyzer = analyzer
         self.index = index
-        self._unknown_weight = math.log(1.0 + (index.n_docs + 0.5) / 0.5)
+        self.meaning = meaning
+        self.unknown_weight = math.log(1.0 + (index.n_docs + 0.5) / 0.5)
 
     @classmethod
-    def build(cls, kb: KnowledgeBase, index_dir: Path | None = None, persist: bool = True) -> Retriever:
-        """Load the persisted index when its fingerprint matches the knowledge; else build (and save) it."""
+    def build(
+        cls, kb: KnowledgeBase, index_dir: Path | None = None, persist: bool = True, encoder: Encoder | None = None
+    ) -> Retriever:
+        """Load the persisted indexes when their fingerprint matches the knowledge; else build (and save) them."""
         analyzer = Analyzer(AliasTable(kb.aliases))
         fingerprint = fingerprint_of(kb, analyzer)
         places = index_locations(kb, index_dir)
+        meaning = Meaning.build_or_load(
+            [p.text for p in kb.passages],
+            [indexed_text(p) for p in kb.passages],
+            analyzer,
+            encoder or shared_encoder(),
+            places,
+            fingerprint,
+            persist,
+        )
+        return cls(kb, analyzer, cls._bm25(kb, analyzer, places, fingerprint, persist), meaning)
+
+    @staticmethod
+    def _bm25(kb: KnowledgeBase, analyzer: Analyzer, places: list[Path], fingerprint: str, persist: bool) -> BM25Index:
         for place in places:
             index = BM25Index.load(place, fingerprint)
             if index is not None and index.n_docs == len(kb.passages):
                 log.debug("loaded index from %s", place)
-                return cls(kb, analyzer, index)
+                return index
         docs = [analyzer.terms(indexed_text(p)) for p in kb.passages]
         index = BM25Index.build(docs, k1=K1, b=B, variant=VARIANT)
         if persist:
@@ -80,11 +98,15 @@ class Retriever:
                     break
                 except OSError as e:  # a read-only place: try the next one
                     log.debug("cannot save index to %s: %s", place, e)
-        return cls(kb, analyzer, index)
+        return index
 
     def weight(self, term: str) -> float:
         """How much a term says: its idf, and for a term no passage has, the highest idf possible."""
-        return self.index.idf(term) if self.index.df(term) else self._unknown_weight
+        return self.index.idf(term) if self.index.df(term) else self.unknown_weight
+
+    def knows(self, term: str) -> bool:
+        """Whether any passage has the term."""
+        return self.index.df(term) > 0
 
     def search(self, terms: list[str], k: int) -> list[Hit]:
         return [Hit(self.kb.passages[i], s) for i, s in self.index.top_k(terms, k)]

@@ -204,7 +204,7 @@ async def answer_question(
 
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     core, lang = services(context).core, user_lang(update)
-    welcome = core.answer("help" if lang == "en" else "помощь")
+    welcome = core.welcome(lang)
     buttons = [[InlineKeyboardButton(q[:60], callback_data=f"q:{i}")] for i, q in enumerate(welcome.suggestions)]
     assert update.effective_chat is not None
     await send_html(context, update.effective_chat.id, render_html_blocks(welcome), InlineKeyboardMarkup(buttons))
@@ -212,7 +212,7 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     core, lang = services(context).core, user_lang(update)
-    blocks = render_html_blocks(core.answer("help" if lang == "en" else "помощь")) + [render_commands_html(lang)]
+    blocks = render_html_blocks(core.welcome(lang)) + [render_commands_html(lang)]
     assert update.effective_chat is not None
     await send_html(context, update.effective_chat.id, blocks)
 
@@ -294,7 +294,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     kind, _, rest = (query.data or "").partition(":")
     if kind == "q" and chat is not None:
-        examples = s.core.examples
+        examples = s.core.examples(lang)
         index = int(rest) if rest.isdigit() else -1
         await query.answer()
         if 0 <= index < len(examples):

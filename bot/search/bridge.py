@@ -1,0 +1,130 @@
+"""The term bridge: a question word that no passage uses reaches the passages' own words that mean
+the same, across languages (давление → pressure) and across wordings (criticise → critic).
+
+Every term of the knowledge base is embedded once, by its most frequent written form, with the
+sentence encoder; an unknown question word is embedded at question time (in the same batch as the
+question) and matched to its nearest terms. Russian names written in Cyrillic are also
+transliterated (Самохин → samokhin), since an encoder does not know every surname.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bot.search.analysis import Analyzer, Token, stem
+from bot.search.encoder import Encoder
+
+# Cosine of a question word and a knowledge-base word: below FLOOR they are not the same word
+# (борется ~ battle 0.61, солдат ~ military 0.71 are associations, not translations); from FULL
+# on, as good as the word itself (граница ~ boundary 0.89, итоги ~ outcomes 0.86). Between the
+# two the strength rises linearly. Set by measurement: docs/retrieval.md.
+FLOOR = 0.65
+FULL = 0.85
+NEIGHBOURS = 3
+
+_TRANSLIT = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z", "и": "i",
+    "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
+    "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y",
+    "ь": "", "э": "e", "ю": "yu", "я": "ya",
+})  # fmt: skip
+
+
+def transliterate(word: str) -> str:
+    """Russian letters → Latin, the way English texts usually spell Russian names."""
+    return word.casefold().translate(_TRANSLIT)
+
+
+def is_cyrillic(word: str) -> bool:
+    return any("\u0400" <= c <= "\u04ff" for c in word)
+
+
+def is_exact(surface: str, sentence_start: bool) -> bool:
+    """A number, an acronym or a name: a word that must be matched as it is, not by meaning."""
+    if any(c.isdigit() for c in surface):
+        return True
+    if len(surface) >= 2 and surface.isupper():
+        return True
+    return not sentence_start and surface[:1].isupper()
+
+
+@dataclass
+class WordMatch:
+    """One question word and the knowledge-base terms that stand for it, each with a strength 0–1."""
+
+    term: str
+    surface: str
+    exact: bool
+    alternatives: dict[str, float] = field(default_factory=dict)
+
+    def strength_in(self, terms: frozenset[str] | set[str]) -> float:
+        return max((s for t, s in self.alternatives.items() if t in terms), default=0.0)
+
+
+@dataclass(frozen=True)
+class TermBridge:
+    terms: tuple[str, ...]
+    vectors: np.ndarray  # (terms, dim) float16
+
+    @classmethod
+    def build(cls, texts: Sequence[str], analyzer: Analyzer, encoder: Encoder) -> TermBridge:
+        forms: dict[str, Counter[str]] = {}
+        for text in texts:
+            for tok in analyzer.tokens(text):
+                if not tok.term.isdigit():
+                    forms.setdefault(tok.term, Counter())[text[tok.start : tok.end].casefold()] += 1
+        terms = sorted(forms)
+        written = [forms[t].most_common(1)[0][0] for t in terms]
+        return cls(tuple(terms), encoder.encode(written).astype(np.float16))
+
+    def nearest(self, vectors: np.ndarray) -> list[list[tuple[str, float]]]:
+        """For each row, up to NEIGHBOURS (term, cosine) at or above FLOOR, best first."""
+        if not self.terms or len(vectors) == 0:
+            return [[] for _ in range(len(vectors))]
+        sims = vectors @ self.vectors.T.astype(np.float32)
+        k = min(NEIGHBOURS, len(self.terms))
+        out = []
+        for row in sims:
+            top = np.argpartition(-row, k - 1)[:k]
+            top = top[np.argsort(-row[top])]
+            out.append([(self.terms[i], float(row[i])) for i in top if row[i] >= FLOOR])
+        return out
+
+
+def strength(cosine: float) -> float:
+    return max(0.0, min(1.0, (cosine - FLOOR) / (FULL - FLOOR)))
+
+
+def match_words(
+    question: str,
+    tokens: Sequence[Token],
+    known: Callable[[str], bool],
+    analyzer: Analyzer,
+    bridge: TermBridge,
+    encoder: Encoder,
+) -> tuple[np.ndarray, list[WordMatch]]:
+    """The question's vector and, for each of its words, the knowledge-base terms that stand for it.
+
+    One encoder call embeds the question and every word of it that no passage uses.
+    """
+    words = []
+    for tok in tokens:
+        surface = question[tok.start : tok.end]
+        start = not question[: tok.start].strip() or question[: tok.start].rstrip()[-1:] in ".!?"
+        words.append(WordMatch(tok.term, surface, is_exact(surface, start), {tok.term: 1.0}))
+    unknown = [i for i, w in enumerate(words) if not known(w.term) and not w.term.isdigit() and not w.term.startswith("~")]
+    for i in unknown:
+        if is_cyrillic(words[i].surface):  # a name: its Latin spelling, whole or without its case ending
+            for form in {transliterate(words[i].surface), transliterate(stem(words[i].surface.casefold()))}:
+                for term in analyzer.terms(form):
+                    if known(term):
+                        words[i].alternatives[term] = 1.0
+    vectors = encoder.encode([question] + [words[i].surface for i in unknown])
+    for i, near in zip(unknown, bridge.nearest(vectors[1:])):
+        for term, cosine in near:
+            words[i].alternatives[term] = max(words[i].alternatives.get(term, 0.0), strength(cosine))
+    return vectors[0], words
