@@ -36,14 +36,17 @@ RUN pip wheel --wheel-dir /wheels --no-deps . \
  && find /opt/venv/lib/python3*/site-packages/numpy -depth -type d -name tests -exec rm -rf {} + \
  && /opt/venv/bin/csto-bot check
 
-# The index of the bundled knowledge, saved where the loader looks for it whatever INDEX_DIR says:
-# beside the knowledge (<knowledge>/.index). Built by answering a question, which also proves that
-# the installed bot answers; the fingerprint depends only on the knowledge and the analyzer, so the
-# runtime stage (same base, same venv path) loads it as it is.
+# The indexes of the bundled knowledge (BM25 and the sentence vectors), saved where the loader looks
+# for them whatever INDEX_DIR says: beside the knowledge (<knowledge>/.index). Built by answering a
+# question, which also proves that the installed bot answers, in Russian too; the fingerprint
+# depends only on the knowledge, the analyzer and the encoder, so the runtime stage (same base, same
+# venv path) loads them as they are and never embeds a passage at start-up.
 RUN /opt/venv/bin/csto-bot ask "Who are the members of the CSTO?" > /tmp/answer.txt \
  && grep -q '“' /tmp/answer.txt \
+ && /opt/venv/bin/csto-bot ask --json "Как ОДКБ адаптировалась к санкционному давлению?" | grep -q '"answered": true' \
  && index="$(/opt/venv/bin/python -I -c 'from bot.config import bundled_knowledge; print(bundled_knowledge() / ".index")')" \
- && test -s "$index/CURRENT"
+ && test -s "$index/CURRENT" \
+ && ls -d "$index"/vectors-* > /dev/null
 
 # ---- runtime: the base image, the venv and nothing else (no compilers, no wheels, no sources).
 FROM python:3.12-slim

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.answer import Core, clean_question
+from bot.core.answer import Core, clean_question, language_of
 from bot.core.evaluate import evaluate, load_questions
 from bot.core.models import Kind
 from tests.conftest import EVAL
@@ -93,11 +93,94 @@ def test_small_knowledge_base_end_to_end(small_kb: Path, tmp_path: Path) -> None
     assert spans == ["Collective Security Treaty Organization", "created"]
 
 
+USERS = EVAL.with_name("questions_users.jsonl")
+
+
 @pytest.mark.skipif(not EVAL.exists(), reason="the development questions are not beside this checkout")
 def test_development_questions_meet_the_bar(core: Core) -> None:
     report = evaluate(core, load_questions(EVAL))
     assert report.hit3 / report.answerable >= 0.9, report.misses
     assert report.abstained_right == report.unanswerable, report.misses
+
+
+# What both development files together reach today, per language (docs/retrieval.md): a floor
+# that a change must not lower. Abstention recall is short of the 95%: two near-domain
+# questions ("What is the population of Kazakhstan?", "Кто президент Таджикистана?") are answered
+# with passages that use their words; see docs/retrieval.md, "What it cannot do yet".
+FLOORS = {
+    "en": {"hit1": 0.95, "hit3": 1.0, "precision": 1.0, "recall": 0.85},
+    "ru": {"hit1": 0.8, "hit3": 1.0, "precision": 1.0, "recall": 0.66},
+}
+
+
+@pytest.mark.skipif(not USERS.exists(), reason="the development questions are not beside this checkout")
+@pytest.mark.parametrize("lang", sorted(FLOORS))
+def test_both_development_files_per_language(core: Core, lang: str) -> None:
+    report = evaluate(core, load_questions(EVAL) + load_questions(USERS)).by_lang[lang]
+    floor = FLOORS[lang]
+    assert report.hit1 / report.answerable >= floor["hit1"], report.misses
+    assert report.hit3 / report.answerable >= floor["hit3"], report.misses
+    assert report.abstain_precision >= floor["precision"], report.misses
+    assert report.abstain_recall >= floor["recall"], report.misses
+
+
+def _normalized(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.skipif(not USERS.exists(), reason="the development questions are not beside this checkout")
+def test_every_quotation_of_every_eval_answer_is_the_sources_own_words(core: Core) -> None:
+    checked = 0
+    for item in load_questions(EVAL) + load_questions(USERS):
+        answer = core.answer(str(item["q"]))
+        for quote in answer.quotes:
+            passage = core.passage(quote.passage_id)
+            assert passage is not None
+            for piece in quote.text.split("…"):  # "…" marks a cut; every piece between is verbatim
+                assert _normalized(piece) in _normalized(passage.text), (item["id"], piece)
+            checked += 1
+    assert checked > 60
+
+
+@pytest.mark.parametrize(
+    ("question", "passage"),
+    [
+        # No word of these is in the sources or the glossary: they are reached by meaning.
+        ("Как ОДКБ адаптировалась к санкционному давлению?", "samokhin-2025-csto-sanctions:6"),
+        ("За что Россия борется в Казахстане?", "eurasian-security-excerpts:10"),
+        ("Has the alliance turned into a tool of diplomacy between its members?", "eurasian-security-excerpts:6"),
+    ],
+)
+def test_paraphrases_are_answered_by_meaning(core: Core, question: str, passage: str) -> None:
+    answer = core.answer(question)
+    assert answer.answered, answer.evidence
+    assert passage in [q.passage_id for q in answer.quotes]
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["How many soldiers serve in the CSTO forces?", "Who will chair the CSTO in 2026?", "Какой ВВП у Армении?"],
+)
+def test_near_domain_questions_the_sources_do_not_answer_are_declined(core: Core, question: str) -> None:
+    answer = core.answer(question)
+    assert not answer.answered
+    assert answer.evidence is not None and answer.evidence.confidence < answer.evidence.threshold
+
+
+def test_a_russian_abstention_suggests_russian_questions_that_work(core: Core) -> None:
+    answer = core.answer("Какая погода в Москве?")
+    assert not answer.answered and answer.lang == "ru"
+    assert answer.suggestions and all(language_of(s) == "ru" for s in answer.suggestions)
+    assert all(core.answer(s).answered for s in answer.suggestions)
+
+
+def test_the_evidence_explains_the_decision(core: Core) -> None:
+    answer = core.answer("What do activists in Kyrgyzstan criticise?")
+    assert answer.evidence is not None and answer.answered
+    assert answer.evidence.confidence >= answer.evidence.threshold
+    assert "critic" in dict(answer.evidence.bridged)["criticise"]  # no passage says "criticise"
+    declined = core.answer("What is the speed of light?")
+    assert declined.evidence is not None and "light" in declined.evidence.unknown
 
 
 @pytest.mark.parametrize(

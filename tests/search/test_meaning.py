@@ -1,0 +1,101 @@
+"""The meaning-based half of search: the bridge, the sentence vectors and their store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.core.answer import Core
+from bot.search import vector_store
+from bot.search.analysis import Analyzer
+from bot.search.bridge import TermBridge, is_exact, strength, transliterate
+from bot.search.encoder import shared_encoder
+from bot.search.meaning import Meaning
+from bot.search.semantic import SentenceVectors
+
+
+@pytest.mark.parametrize(
+    ("word", "latin"), [("Самохин", "samokhin"), ("Винокуров", "vinokurov"), ("Щёлково", "shchelkovo"), ("Либман", "libman")]
+)
+def test_transliteration_spells_russian_names_as_english_texts_do(word: str, latin: str) -> None:
+    assert transliterate(word) == latin
+
+
+@pytest.mark.parametrize(
+    ("surface", "sentence_start", "exact"),
+    [("2026", False, True), ("EU", False, True), ("ВВП", True, True), ("France", False, True),
+     ("Who", True, False), ("soldiers", False, False), ("Сохраняет", True, False)],
+)  # fmt: skip
+def test_names_acronyms_and_numbers_are_exact(surface: str, sentence_start: bool, exact: bool) -> None:
+    assert is_exact(surface, sentence_start) is exact
+
+
+def test_strength_rises_from_the_floor_to_full() -> None:
+    assert strength(0.5) == 0.0 and strength(0.95) == 1.0
+    assert 0.0 < strength(0.75) < 1.0
+
+
+def test_the_bridge_translates_russian_words_to_the_passages_english_terms() -> None:
+    analyzer = Analyzer()
+    texts = ["The boundary between the two is not clear.", "Sanctions pressure on Russia.", "A textbook on integration."]
+    bridge = TermBridge.build(texts, analyzer, shared_encoder())
+    near = bridge.nearest(shared_encoder().encode(["граница", "давление", "пицца"]))
+    assert near[0] and near[0][0][0] == "boundari"
+    assert near[1] and near[1][0][0] == "pressur"
+    assert near[2] == []  # nothing in these texts means pizza
+
+
+def test_sentence_vectors_score_each_sentence_of_a_passage() -> None:
+    texts = ["The CSTO was created in 2002. Kazakhstan chaired it in 2024.", "One sentence only."]
+    vectors = SentenceVectors.build(texts, texts, shared_encoder())
+    assert vectors.whole.shape == (2, 512) and len(vectors.units) == 2
+    qv = shared_encoder().encode(["Когда была создана ОДКБ?"])[0]
+    first, second = vectors.sentence_scores(qv, 0)
+    assert texts[0][first[0] : first[1]] == "The CSTO was created in 2002."
+    assert first[2] > second[2]  # the sentence that answers is the closer one
+    assert vectors.sentence_scores(qv, 1) == []
+
+
+def test_the_store_round_trips_and_checks_the_fingerprint(tmp_path: Path) -> None:
+    arrays = {"a": np.arange(6, dtype=np.float32).reshape(2, 3)}
+    vector_store.save(tmp_path, "fp-1", arrays, {"terms": ["x"]})
+    loaded = vector_store.load(tmp_path, "fp-1")
+    assert loaded is not None and np.array_equal(loaded[0]["a"], arrays["a"]) and loaded[1] == {"terms": ["x"]}
+    assert vector_store.load(tmp_path, "fp-2") is None
+    vector_store.save(tmp_path, "fp-2", arrays, {})
+    assert vector_store.load(tmp_path, "fp-1") is None  # the older generation is gone
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+class CountingEncoder:
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.texts = 0
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.texts += len(texts)
+        return shared_encoder().encode(texts)
+
+
+def test_vectors_are_built_once_then_loaded_from_beside_the_index(
+    small_kb: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    index = tmp_path_factory.mktemp("index")
+    encoder = CountingEncoder()
+    Core.load(small_kb, index_dir=index, encoder=encoder)
+    built = encoder.texts
+    assert built > 0 and any(p.name.startswith("vectors-") for p in index.iterdir())
+    core = Core.load(small_kb, index_dir=index, encoder=encoder)
+    assert encoder.texts == built  # nothing embedded again
+    core.answer("When was the CSTO created?")
+    assert encoder.texts == built + 1  # the question alone (all its words are the sources')
+
+
+def test_meaning_fingerprint_names_the_encoder() -> None:
+    from bot.search.meaning import fingerprint_of
+
+    assert fingerprint_of("x", CountingEncoder()) != fingerprint_of("x", shared_encoder())
+    assert isinstance(Meaning, type)
