@@ -36,4 +36,4 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-z))
 
 
-CALIBRATION = Calibration(coverage=7.81, meaning=5.41, intercept=-4.19)
+CALIBRATION = Calibration(coverage=7.67, meaning=5.76, intercept=-3.98)

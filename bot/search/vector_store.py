@@ -58,7 +58,10 @@ def load(directory: Path, fingerprint: str) -> tuple[dict[str, np.ndarray], dict
         header = json.loads((place / "header.json").read_text(encoding="utf-8"))
         if header.get("format") != FORMAT or header.get("fingerprint") != fingerprint:
             return None
-        arrays = {name: np.load(place / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in header["arrays"]}
+        # Plain ndarray views of the maps: slicing a np.memmap costs a Python call per slice.
+        arrays = {
+            name: np.asarray(np.load(place / f"{name}.npy", mmap_mode="r", allow_pickle=False)) for name in header["arrays"]
+        }
     except (OSError, ValueError, KeyError, TypeError) as e:
         log.debug("no vectors in %s: %s", place, e)
         return None

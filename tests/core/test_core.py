@@ -108,7 +108,7 @@ def test_development_questions_meet_the_bar(core: Core) -> None:
 # questions ("What is the population of Kazakhstan?", "Кто президент Таджикистана?") are answered
 # with passages that use their words; see docs/retrieval.md, "What it cannot do yet".
 FLOORS = {
-    "en": {"hit1": 0.95, "hit3": 1.0, "precision": 1.0, "recall": 0.85},
+    "en": {"hit1": 0.9, "hit3": 1.0, "precision": 1.0, "recall": 0.85},
     "ru": {"hit1": 0.8, "hit3": 1.0, "precision": 1.0, "recall": 0.66},
 }
 
