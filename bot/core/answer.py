@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.core.models import Answer, Evidence, Kind, PassageView, Quote, Source
-from bot.core.quotes import Excerpt, Profile, asks_for_list, best_excerpt, is_enumeration, profile
+from bot.core.quotes import Excerpt, Profile, asks_for_list, asks_for_number, best_excerpt, has_number, is_enumeration, profile
 from bot.knowledge.load import check_knowledge, load_knowledge
 from bot.knowledge.model import Document, KnowledgeBase, Passage, Problem
 from bot.search.aliases import AliasCheck
@@ -210,7 +210,9 @@ class Core:
         known = r.knows
         qv, words = match_words(question, tokens, known, r.analyzer, meaning.bridge, meaning.encoder)
         weights = self._weights(words)
-        query = [t for w in words for t, s in w.alternatives.items() if s >= 0.5 and known(t)]
+        query = [
+            t for w in words for t, s in w.alternatives.items() if s >= 0.5 and known(t) and (t == w.term or not known(w.term))
+        ]
         lexical = [self._ordinal[h.passage.id] for h in r.search(query, CANDIDATES)]
         coarse = meaning.vectors.coarse(qv)
         shortlist = (
@@ -241,6 +243,8 @@ class Core:
             out.append(_Candidate(Hit(passage, fused[i]), excerpt, coverage, sem, CALIBRATION.confidence(coverage, sem)))
         out.sort(key=lambda c: -c.confidence)
         out = [c for c in out if c.confidence >= NOISE_SHARE * self.limits.min_confidence]
+        if asks_for_number(question):  # a quantity or a date: a quotation without a number does not answer
+            out = [c for c in out if has_number(c.excerpt.text)]
         if wants_list:
             out.sort(key=lambda c: not is_enumeration(c.excerpt.text))  # stable: confidence order otherwise
         return out, words

@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from bot.search.analysis import Analyzer, Token
 from bot.search.sentences import Span, sentences
 
-__all__ = ["Excerpt", "Profile", "Span", "asks_for_list", "best_excerpt", "is_enumeration", "profile", "sentences"]
+__all__ = [
+    "Excerpt", "Profile", "Span", "asks_for_list", "asks_for_number", "best_excerpt", "has_number", "is_enumeration", "profile",
+    "sentences",
+]  # fmt: skip
 
 ELLIPSIS = "…"
 
@@ -22,6 +25,30 @@ _LIST_QUESTION = re.compile(
     r"|\bчлен\w*|\bкакие\s+(?:страны|государства)\b|\bвход(?:ит|ят)\b|\bсостав\w*",
     re.IGNORECASE,
 )
+
+
+# Questions whose answer is a quantity or a date: how many, how much, when, which year, the
+# population or the GDP of… A quotation that answers one has a number in it.
+_NUMBER_QUESTION = re.compile(
+    r"\bhow\s+(?:many|much|large|big|old|long)\b|\bwhen\b|\b(?:what|which)\s+year\b|\bin\s+what\s+year\b"
+    r"|\b(?:population|gdp|budget|exchange\s+rate|number\s+of)\b"
+    r"|\bсколько\b|\bкогда\b|\b(?:в|с)\s+каком\s+году\b|\bс\s+какого\s+года\b|\bкакого\s+числа\b"
+    r"|\bчисленност\w*|\bнаселени\w*|\bввп\b|\bбюджет\w*|\bкурс\w*",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|million|billion"
+    r"|dozens?|один|одна|два|две|три|четыре|пять|шесть|семь|восемь|девять|десять|сто|тысяч\w*|миллион\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_number(question: str) -> bool:
+    return _NUMBER_QUESTION.search(question) is not None
+
+
+def has_number(text: str) -> bool:
+    return _NUMBER.search(text) is not None
 
 
 def asks_for_list(question: str) -> bool:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from bot.search.aliases import AliasTable
 
 # Bump when the analysis changes in a way that changes the terms: it is part of the index fingerprint.
-ANALYZER_VERSION = "3"
+ANALYZER_VERSION = "4"
 
 # A dotted acronym (U.S., N.Ex.T) or a word with inner apostrophes (Kazakhstan’s, don't).
 _WORD = re.compile(r"(?:[^\W\d_]{1,3}\.){1,}[^\W\d_]{1,3}\.?|\w+(?:['’ʼ`]\w+)*")

@@ -19,12 +19,14 @@ from bot.search.analysis import Analyzer, Token, stem
 from bot.search.encoder import Encoder
 
 # Cosine of a question word and a knowledge-base word: below FLOOR they are not the same word
-# (борется ~ battle 0.61, солдат ~ military 0.71 are associations, not translations); from FULL
-# on, as good as the word itself (граница ~ boundary 0.89, итоги ~ outcomes 0.86). Between the
-# two the strength rises linearly. Set by measurement: docs/retrieval.md.
-FLOOR = 0.65
-FULL = 0.85
-NEIGHBOURS = 3
+# (погода ~ forecast 0.61 is an association); from FULL on, as good as the word itself
+# (граница ~ boundary 0.89, итоги ~ outcomes 0.86). Between the two the strength rises linearly.
+# Every word but names and numbers is bridged, also those the passages use, since a passage may
+# say it otherwise (use ~ employ). Chosen by measurement: docs/retrieval.md.
+FLOOR = 0.55
+FULL = 0.8
+NEIGHBOURS = 5
+BRIDGE_KNOWN = True
 
 _TRANSLIT = str.maketrans({
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z", "и": "i",
@@ -117,14 +119,19 @@ def match_words(
         start = not question[: tok.start].strip() or question[: tok.start].rstrip()[-1:] in ".!?"
         words.append(WordMatch(tok.term, surface, is_exact(surface, start), {tok.term: 1.0}))
     unknown = [i for i, w in enumerate(words) if not known(w.term) and not w.term.isdigit() and not w.term.startswith("~")]
+    bridged = (
+        unknown
+        if not BRIDGE_KNOWN
+        else [i for i, w in enumerate(words) if not w.term.isdigit() and not w.term.startswith("~") and not w.exact]
+    )
     for i in unknown:
         if is_cyrillic(words[i].surface):  # a name: its Latin spelling, whole or without its case ending
             for form in {transliterate(words[i].surface), transliterate(stem(words[i].surface.casefold()))}:
                 for term in analyzer.terms(form):
                     if known(term):
                         words[i].alternatives[term] = 1.0
-    vectors = encoder.encode([question] + [words[i].surface for i in unknown])
-    for i, near in zip(unknown, bridge.nearest(vectors[1:])):
+    vectors = encoder.encode([question] + [words[i].surface for i in bridged])
+    for i, near in zip(bridged, bridge.nearest(vectors[1:])):
         for term, cosine in near:
             words[i].alternatives[term] = max(words[i].alternatives.get(term, 0.0), strength(cosine))
     return vectors[0], words

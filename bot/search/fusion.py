@@ -36,4 +36,4 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-z))
 
 
-CALIBRATION = Calibration(coverage=7.67, meaning=5.76, intercept=-3.98)
+CALIBRATION = Calibration(coverage=13.33, meaning=7.59, intercept=-6.72)
