@@ -1,5 +1,5 @@
 # csto-bot as a container: the bot, its bundled knowledge base and a prebuilt search index, run as a
-# non-root user. README.md, "Deploy", tells how to build, run, configure and update it.
+# non-root user. docs/deploy.md tells how to build, run, configure and update it.
 #
 #   docker build -t csto-bot .
 #   docker run --rm --network=none csto-bot ask "Who are the members of the CSTO?"
