@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -61,7 +62,7 @@ def load_core(settings: Settings) -> Core:
     return Core.load(settings.knowledge_path(), limits, settings.index_dir)
 
 
-def _report(problems: list[object]) -> None:
+def _report(problems: Sequence[object]) -> None:
     for problem in problems:
         print(problem, file=sys.stderr)
 
