@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +76,7 @@ class CountingEncoder:
     def __init__(self) -> None:
         self.texts = 0
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
         self.texts += len(texts)
         return shared_encoder().encode(texts)
 
