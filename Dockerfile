@@ -1,5 +1,5 @@
 # csto-bot as a container: the bot, its bundled knowledge base and a prebuilt search index, run as a
-# non-root user. README.md, "Deploy", tells how to build, run, configure and update it.
+# non-root user. docs/deploy.md tells how to build, run, configure and update it.
 #
 #   docker build -t csto-bot .
 #   docker run --rm --network=none csto-bot ask "Who are the members of the CSTO?"
@@ -39,11 +39,13 @@ RUN pip wheel --wheel-dir /wheels --no-deps . \
 # The indexes of the bundled knowledge (BM25 and the sentence vectors), saved where the loader looks
 # for them whatever INDEX_DIR says: beside the knowledge (<knowledge>/.index). Built by answering a
 # question, which also proves that the installed bot answers, in Russian too; the fingerprint
-# depends only on the knowledge, the analyzer and the encoder, so the runtime stage (same base, same
-# venv path) loads them as they are and never embeds a passage at start-up.
+# depends only on the knowledge, the analyzer, the bytes of the index-building modules and the
+# encoder, so the runtime stage (same base, the same venv copied) loads them as they are and never
+# embeds a passage at start-up.
 RUN /opt/venv/bin/csto-bot ask "Who are the members of the CSTO?" > /tmp/answer.txt \
  && grep -q '“' /tmp/answer.txt \
- && /opt/venv/bin/csto-bot ask --json "Как ОДКБ адаптировалась к санкционному давлению?" | grep -q '"answered": true' \
+ && /opt/venv/bin/csto-bot ask --json "Как ОДКБ адаптировалась к санкционному давлению?" > /tmp/answer.json \
+ && grep -q '"answered": true' /tmp/answer.json \
  && index="$(/opt/venv/bin/python -I -c 'from bot.config import bundled_knowledge; print(bundled_knowledge() / ".index")')" \
  && test -s "$index/CURRENT" \
  && ls -d "$index"/vectors-* > /dev/null

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -60,7 +62,7 @@ def load_core(settings: Settings) -> Core:
     return Core.load(settings.knowledge_path(), limits, settings.index_dir)
 
 
-def _report(problems: list[object]) -> None:
+def _report(problems: Sequence[object]) -> None:
     for problem in problems:
         print(problem, file=sys.stderr)
 
@@ -84,7 +86,25 @@ def explain(answer: Answer) -> str:
     return "\n".join(lines)
 
 
+# What a shell reports for a program that a closed pipe stopped (128 + SIGPIPE).
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. When stdout is a pipe whose reader has gone (`csto-bot ask --json … | head`),
+    stop quietly as Python's documentation advises (the signal module's note on SIGPIPE): point stdout
+    at devnull, so that the flush at exit cannot fail again, and exit with 141, with no traceback."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _run(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings()

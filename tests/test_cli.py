@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -63,7 +64,7 @@ def test_eval_prints_the_figures() -> None:
         assert metric in result.stdout
 
 
-def test_eval_reports_a_bad_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_eval_reports_a_bad_file(tmp_path: Path) -> None:
     bad = tmp_path / "q.jsonl"
     bad.write_text('{"q": "x", "expect": []}\nnot json\n', encoding="utf-8")
     result = run_cli("eval", str(bad))

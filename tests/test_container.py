@@ -2,7 +2,7 @@
 .dockerignore and compose.yaml.
 
 Building and running the image needs a container engine and is not part of `make test`:
-`../shared/tools/container-check -- ask "Who are the members of the CSTO?"` does it (README, "Deploy").
+`../shared/tools/container-check -- ask "Who are the members of the CSTO?"` does it (docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot import __version__
 from bot.config import Settings
 from bot.tg.polling import Poller
 
@@ -118,8 +119,11 @@ def compose() -> dict[str, Any]:
     return data
 
 
-def pyproject_version() -> str:
-    return str(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"])
+def project_version() -> str:
+    """The one version source, bot.__version__ (pyproject.toml reads it: dynamic = ["version"])."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert "version" in project.get("dynamic", []) and "version" not in project
+    return __version__
 
 
 # ---------------------------------------------------------------- hadolint
@@ -211,7 +215,7 @@ def test_runtime_user_entrypoint_health_and_labels(dockerfile: str) -> None:
     for ins in by_keyword["LABEL"]:
         labels.update(env_pairs(ins.args))
     assert OCI_LABELS.keys() <= labels.keys()
-    assert labels["org.opencontainers.image.version"] == pyproject_version()
+    assert labels["org.opencontainers.image.version"] == project_version()
     assert labels["org.opencontainers.image.base.name"].endswith(BASE_IMAGE)
 
 

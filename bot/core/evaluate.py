@@ -74,7 +74,9 @@ def evaluate(core: Core, questions: list[dict[str, object]]) -> Report:
     """Figures over all questions, and per language (the item's `lang`, else the question's script)."""
     report = Report()
     for item in questions:
-        question, expect = str(item["q"]), [str(e) for e in item["expect"]]  # type: ignore[attr-defined]
+        expected = item["expect"]
+        assert isinstance(expected, list)  # load_questions checked it
+        question, expect = str(item["q"]), [str(e) for e in expected]
         lang = str(item.get("lang") or language_of(question))
         answer = core.answer(question)
         for r in (report, report.by_lang.setdefault(lang, Report())):

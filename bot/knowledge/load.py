@@ -161,7 +161,9 @@ def load_knowledge(directory: Path, alias_check: AliasChecker | None = None) -> 
         data = path.read_bytes()
         digest.update(path.name.encode() + b"\0" + data + b"\0")
         text = _decode(path, data, problems)
-        doc = parse_document(path, text, problems) if text is not None else None
+        if text is None:
+            continue
+        doc = parse_document(path, text, problems)
         if doc is None:
             continue
         if doc.meta.id in ids:

@@ -55,6 +55,7 @@ import uuid
 from array import array
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, overload
 
 import numpy as np
 
@@ -91,10 +92,15 @@ _DTYPES: dict[str, str] = {  # name -> dtype as stored
 }
 
 
+@overload
+def lucene_idf(n_docs: int, df: int) -> float: ...
+@overload
+def lucene_idf(n_docs: int, df: np.ndarray) -> np.ndarray: ...
 def lucene_idf(n_docs: int, df: int | np.ndarray) -> float | np.ndarray:
-    """Lucene's idf, log(1 + (N - n + 0.5) / (n + 0.5))."""
+    """Lucene's idf, log(1 + (N - n + 0.5) / (n + 0.5)): a float for one df, an array for an array."""
     n = np.asarray(df, dtype=np.float64)
-    return np.log1p((n_docs - n + 0.5) / (n + 0.5))
+    idf: np.ndarray = np.log1p((n_docs - n + 0.5) / (n + 0.5))
+    return idf if isinstance(df, np.ndarray) else float(idf)
 
 
 class _Scratch(threading.local):
@@ -269,9 +275,12 @@ class BM25Index:
     def _weights(self, idf: np.ndarray, tf: np.ndarray, norm: np.ndarray) -> np.ndarray:
         """Exact BM25 weights, with the reference's operation order. For BM25+ the part above idf * delta."""
         k1 = self.k1
+        weights: np.ndarray
         if self.variant == "plus":
-            return idf * (self.delta + (tf * (k1 + 1)) / (norm + tf)) - idf * self.delta
-        return idf * (tf * (k1 + 1) / (tf + norm))
+            weights = idf * (self.delta + (tf * (k1 + 1)) / (norm + tf)) - idf * self.delta
+        else:
+            weights = idf * (tf * (k1 + 1) / (tf + norm))
+        return weights
 
     # ------------------------------------------------------------------ term statistics
 
@@ -330,6 +339,7 @@ class BM25Index:
         """
         if k <= 0 or self.n_docs == 0:
             return []
+        cand: np.ndarray | None  # None: score every passage that matches a query term
         terms, counts = self._query_terms(query)
         if not terms:
             return []
@@ -422,6 +432,7 @@ class BM25Index:
         for t, c in zip(terms, counts):
             peak += c * maxq[t]
         scratch = self._scratch
+        kind: type[np.unsignedinteger[Any]]
         if peak <= 65535:
             acc = scratch.acc16
             if acc is None:
@@ -517,7 +528,8 @@ class BM25Index:
         w[docs.take(pos) != cand] = 0.0
         if len(counts) != sum(counts):  # a repeated query term
             w *= np.asarray(counts, dtype=np.float64).reshape(-1, 1)
-        return w.sum(axis=0)
+        scores: np.ndarray = w.sum(axis=0)
+        return scores
 
     # ------------------------------------------------------------------ persistence
 

@@ -53,7 +53,8 @@ class SentenceVectors:
 
     def coarse(self, qv: np.ndarray) -> np.ndarray:
         """Cosine of the question with every passage as a whole."""
-        return self.whole @ qv
+        cosines: np.ndarray = self.whole @ qv
+        return cosines
 
     def sentence_scores(self, qv: np.ndarray, passage: int) -> list[tuple[int, int, float]]:
         """(start, end, cosine) for each sentence of one passage; empty for a one-sentence passage."""

@@ -48,6 +48,7 @@ from bot.render import (
 )
 from bot.tg.buttons import AnswerState, AnswerStore
 from bot.tg.html import html_to_plain, split_html
+from bot.tg.ptb import BotApp
 from bot.tg.quota import QuestionQuota, Verdict
 from bot.tg.reload import CoreHolder
 from bot.tg.retry import RetryingLimiter
@@ -112,7 +113,9 @@ class Services:
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.application.bot_data["services"]  # type: ignore[no-any-return]
+    found = context.application.bot_data["services"]
+    assert isinstance(found, Services)  # put there by build_application
+    return found
 
 
 def user_lang(update: Update) -> str:
@@ -391,12 +394,12 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             await context.bot.send_message(update.effective_chat.id, text_for(lang, "error"))
 
 
-async def register_commands(app: Application) -> None:
+async def register_commands(app: BotApp) -> None:
     for lang, commands in COMMANDS.items():
         await app.bot.set_my_commands([BotCommand(c, d) for c, d in commands], language_code=None if lang == "en" else lang)
 
 
-def build_application(settings: Settings, holder: CoreHolder) -> Application:
+def build_application(settings: Settings, holder: CoreHolder) -> BotApp:
     """The one place the PTB application is assembled."""
     assert settings.telegram_bot_token is not None
     app = (

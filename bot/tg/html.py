@@ -199,7 +199,9 @@ def _entity_problem(t: str, i: int) -> str | None:
     decoded, end = _decode_entity(t, i)
     if decoded is not None and t[end - 1] == ";":
         return None
-    shown = re.match(r"&#?[0-9A-Za-z]*;?", t[i:]).group(0)  # type: ignore[union-attr]
+    reference = re.match(r"&#?[0-9A-Za-z]*;?", t[i:])
+    assert reference is not None  # t[i] is "&", and the rest of the pattern is optional
+    shown = reference.group(0)
     if decoded is None:
         return f'Unsupported HTML entity "{shown}" at byte offset {{}} (escape "&" as "&amp;")'
     return f'HTML entity "{shown}" without ";" at byte offset {{}}'

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from telegram import Update
 from telegram.error import Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application
+
+from bot.tg.ptb import BotApp
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class Poller:
 
     def __init__(
         self,
-        app: Application,
+        app: BotApp,
         journal: Journal,
         heartbeat: Callable[[], None] = lambda: None,
         allowed_updates: list[str] | None = None,

@@ -71,7 +71,7 @@ def surely_not_processed(error: BaseException) -> bool:
 
 def backoff_delay(attempt: int, base: float = 0.5, cap: float = 8.0, rng: Callable[[], float] = random.random) -> float:
     """Seconds to wait before retry number `attempt` (0-based): exponential, capped, ±50 % jitter."""
-    return min(cap, base * 2**attempt) * (0.5 + rng())
+    return min(cap, base * 2.0**attempt) * (0.5 + rng())
 
 
 class RetryingLimiter(AIORateLimiter):
@@ -133,8 +133,9 @@ class RetryingLimiter(AIORateLimiter):
         chat_id = data.get("chat_id")
         if self._base_limiter is not None and chat_id is not None:
             limiters.append(self._base_limiter)
-        with contextlib.suppress(TypeError, ValueError):
-            chat_id = int(chat_id)  # type: ignore[arg-type]
+        if isinstance(chat_id, str):  # "-100…" is a group's id as text; "@name" stays a string
+            with contextlib.suppress(ValueError):
+                chat_id = int(chat_id)
         if self._group_max_rate and ((isinstance(chat_id, int) and chat_id < 0) or isinstance(chat_id, str)):
             limiters.append(self._get_group_limiter(chat_id))
         free = self._retry_after_event.is_set() and all(

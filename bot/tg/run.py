@@ -15,7 +15,6 @@ from urllib.parse import urlparse
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
-from telegram.ext import Application
 from tornado.httpserver import HTTPServer
 
 from bot.config import Settings
@@ -23,6 +22,7 @@ from bot.core.answer import Core
 from bot.tg.app import build_application, register_commands
 from bot.tg.health import Heartbeat, heartbeat_path, start_watchdog
 from bot.tg.polling import Journal, Poller
+from bot.tg.ptb import BotApp
 from bot.tg.reload import CoreHolder
 from bot.tg.webhook import make_web_app
 
@@ -87,7 +87,7 @@ def run_telegram(settings: Settings, core: Core, loader: Callable[[], Core]) -> 
     return 0
 
 
-async def _initialize(app: Application, stop: asyncio.Event) -> bool:
+async def _initialize(app: BotApp, stop: asyncio.Event) -> bool:
     """getMe until it works (Telegram may be briefly unreachable); False if asked to stop first."""
     delay = 1.0
     while not stop.is_set():
@@ -140,7 +140,7 @@ async def serve(settings: Settings, holder: CoreHolder, webhook_secret: str) -> 
         await app.shutdown()
 
 
-async def _run_polling(app: Application, journal: Journal, heartbeat: Heartbeat, stop: asyncio.Event) -> None:
+async def _run_polling(app: BotApp, journal: Journal, heartbeat: Heartbeat, stop: asyncio.Event) -> None:
     await app.bot.delete_webhook(drop_pending_updates=False)
     poller = Poller(app, journal, heartbeat.beat, HANDLED_UPDATES)
     polling = asyncio.ensure_future(poller.run())
@@ -152,7 +152,7 @@ async def _run_polling(app: Application, journal: Journal, heartbeat: Heartbeat,
 
 
 async def _run_webhook(
-    app: Application, settings: Settings, secret: str, journal: Journal, heartbeat: Heartbeat, stop: asyncio.Event
+    app: BotApp, settings: Settings, secret: str, journal: Journal, heartbeat: Heartbeat, stop: asyncio.Event
 ) -> None:
     assert settings.webhook_url is not None
     path = urlparse(settings.webhook_url).path or "/"

@@ -9,9 +9,9 @@ from typing import Any
 
 import tornado.web
 from telegram import Update
-from telegram.ext import Application
 
 from bot.tg.polling import Journal
+from bot.tg.ptb import BotApp
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -21,7 +21,7 @@ class UpdateHandler(tornado.web.RequestHandler):
     """POST an update: 403 without the right secret; 200 only once the update has been handled,
     so Telegram delivers it again if the bot stops halfway."""
 
-    def initialize(self, app: Application, secret: str, journal: Journal) -> None:
+    def initialize(self, app: BotApp, secret: str, journal: Journal) -> None:
         self.app, self.secret, self.journal = app, secret, journal
 
     async def post(self) -> None:
@@ -53,7 +53,7 @@ class HealthHandler(tornado.web.RequestHandler):
         self.write("ok\n")
 
 
-def make_web_app(app: Application, path: str, secret: str, journal: Journal) -> tornado.web.Application:
+def make_web_app(app: BotApp, path: str, secret: str, journal: Journal) -> tornado.web.Application:
     return tornado.web.Application(
         [
             (r"/healthz", HealthHandler),

@@ -51,11 +51,12 @@ def test_knowledge_imports_no_search_or_core_anywhere() -> None:
     """Also imports inside functions, which importing the module alone would not run."""
     for path in sorted((ROOT / "bot" / "knowledge").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = []
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue
             for name in names:
                 assert not name.startswith(("bot.search", "bot.core")), f"{path.name}:{node.lineno}: imports {name}"
 

@@ -72,7 +72,8 @@ def test_answer_length_is_bounded(core: Core) -> None:
 def test_passage_view_has_neighbours(core: Core) -> None:
     view = core.passage_view("eurasian-security-excerpts:2")
     assert view is not None and view.before and view.after and view.locator == "Excerpt 2"
-    assert core.passage_view("eurasian-security-excerpts:1").before is None  # type: ignore[union-attr]
+    first = core.passage_view("eurasian-security-excerpts:1")
+    assert first is not None and first.before is None
     assert core.passage_view("nope:1") is None
 
 

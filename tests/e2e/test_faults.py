@@ -14,7 +14,7 @@ import random
 import signal
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -22,7 +22,7 @@ import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.tg.polling import Journal
-from bot.tg.retry import RetryingLimiter, backoff_delay, surely_not_processed
+from bot.tg.retry import Result, RetryingLimiter, backoff_delay, surely_not_processed
 from tests.support.botproc import BotProcess
 from tests.support.tgdouble import Call, TelegramDouble
 
@@ -57,7 +57,7 @@ def apologies(tg: TelegramDouble, chat: int) -> list[str]:
     return [m.text for m in tg.sent_messages(chat) if APOLOGY in m.text]
 
 
-def wait_until(condition, timeout: float = 20.0, step: float = 0.05) -> None:  # type: ignore[no-untyped-def]
+def wait_until(condition: Callable[[], object], timeout: float = 20.0, step: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -228,7 +228,7 @@ def test_ambiguous_failures_are_never_retried() -> None:
 
 
 def test_typing_is_skipped_when_the_flood_budget_is_spent() -> None:
-    async def main() -> tuple[int, list[object]]:
+    async def main() -> tuple[int, list[Result]]:
         limiter = RetryingLimiter(max_retries=0, overall_max_rate=2, overall_time_period=60)
         sent = 0
 

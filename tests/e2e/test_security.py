@@ -49,7 +49,7 @@ def tg() -> Iterator[TelegramDouble]:
         assert double.violations == [], double.violations
 
 
-def _to(chat: int):  # type: ignore[no-untyped-def]
+def _to(chat: int):
     return lambda c: c.params.get("chat_id") == chat
 
 

@@ -30,7 +30,7 @@ def bot(tg: TelegramDouble, tmp_path: Path) -> Iterator[BotProcess]:
     assert tg.token not in proc.output()  # the token never reaches the logs
 
 
-def _to(chat: int):  # type: ignore[no-untyped-def]
+def _to(chat: int):
     return lambda c: c.params.get("chat_id") == chat
 
 

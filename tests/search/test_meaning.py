@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +77,7 @@ class CountingEncoder:
         self.texts = 0
         self.calls = 0
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
         self.texts += len(texts)
         self.calls += 1
         return shared_encoder().encode(texts)

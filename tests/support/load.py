@@ -316,7 +316,8 @@ class Harness:
         chat_id, text = call.params.get("chat_id"), call.params.get("text", "")
         reply = call.params.get("reply_parameters")
         if isinstance(chat_id, int) and chat_id < 0:
-            msg = self.by_reply.get((chat_id, reply.get("message_id"))) if isinstance(reply, dict) else None
+            replied_to = reply.get("message_id") if isinstance(reply, dict) else None
+            msg = self.by_reply.get((chat_id, replied_to)) if isinstance(replied_to, int) else None
         else:
             msg = self.by_text.get((chat_id, text))  # type: ignore[arg-type]
         if msg is None:
@@ -460,7 +461,11 @@ def report(result: Result, soak: bool, say: Callable[[str], None] = print) -> No
         middle = min(samples, key=lambda s: abs(s[0] - samples[-1][0] / 2))[1]
         end = samples[-1][1]
         step = 60 if samples[-1][0] >= 240 else 10
-        marks = [min(samples, key=lambda s, m=m: abs(s[0] - m))[1] for m in range(0, int(samples[-1][0]) + 1, step)]
+
+        def at(second: float) -> float:  # the sample nearest to a time
+            return min(samples, key=lambda s: abs(s[0] - second))[1]
+
+        marks = [at(m) for m in range(0, int(samples[-1][0]) + 1, step)]
         say(f"soak: rss start {start:.1f} MB, middle {middle:.1f} MB, end {end:.1f} MB "
             f"(middle→end {end - middle:+.1f} MB); every {step} s: {' '.join(f'{mb:.1f}' for mb in marks)}")  # fmt: skip
     say(result.line())

@@ -1074,14 +1074,15 @@ class TelegramDouble:
                 if sent.chat_id == chat["id"]:
                     return sent.message_id
             message_id = self._new_message_id(chat["id"])
+            text = "An earlier answer."
             message = {
                 "message_id": message_id,
                 "from": dict(self.bot_user),
                 "chat": chat,
                 "date": int(time.time()) - 60,
-                "text": "An earlier answer.",
+                "text": text,
             }
-            sent = SentMessage(chat["id"], message_id, message["text"], [], None, None, message)
+            sent = SentMessage(chat["id"], message_id, text, [], None, None, message)
             self._messages[(chat["id"], message_id)] = _Stored(chat["id"], message, True, sent)
             return message_id
 
@@ -1193,7 +1194,7 @@ def _check_markup(markup: Any) -> dict[str, Any] | None:
 
 def _read_body(h: _Handler) -> bytes | None:
     if h.headers.get("Transfer-Encoding", "").lower() == "chunked":
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int(h.rfile.readline().split(b";")[0].strip() or b"0", 16)
             if size == 0:
