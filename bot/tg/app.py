@@ -33,6 +33,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
 from bot import __version__
 from bot.config import Settings
@@ -378,12 +379,14 @@ async def register_commands(app: Application) -> None:
         await app.bot.set_my_commands(commands, language_code=None if lang == "en" else lang)
 
 
-def build_application(settings: Settings, holder: CoreHolder) -> Application:
-    """The one place the PTB application is assembled."""
+def build_application(settings: Settings, holder: CoreHolder, request: BaseRequest | None = None) -> Application:
+    """The one place the PTB application is assembled. `request` replaces the HTTP client (tests)."""
     assert settings.telegram_bot_token is not None
+    builder = Application.builder()
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
     app = (
-        Application.builder()
-        .token(settings.telegram_bot_token.get_secret_value())
+        builder.token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
         .updater(None)  # bot.tg.polling confirms updates only after handling them
         .rate_limiter(RetryingLimiter(max_retries=3))

@@ -665,7 +665,7 @@ class TelegramDouble:
                 raise ApiError(404, "Not Found")
             fault = self._take_fault(name)
             if fault is not None and fault.kind == "slow":
-                time.sleep(fault.seconds)  # then answered normally
+                time.sleep(fault.seconds)  # then answered normally (the scenario: a slow Telegram)
             elif fault is not None and not (fault.kind == "drop" and fault.after_processing):
                 self._inject(h, call, fault)
                 return
@@ -1117,7 +1117,7 @@ class TelegramDouble:
                     last_error_date=int(time.time()),
                     last_error_message=f"Wrong response from the webhook: {status}" if status else "Connection refused",
                 )
-            time.sleep(self.webhook_retry_delay)
+            time.sleep(self.webhook_retry_delay)  # the scenario: Telegram waits before redelivering
 
 
 def _chat_type(chat_id: int) -> str:
