@@ -104,6 +104,13 @@ def entity_dict(e: Any) -> dict[str, Any]:
     return out
 
 
+def telegram_text_and_entities(html: str, *, strict: bool = True) -> tuple[str, list[dict[str, Any]]]:
+    """(visible text, Bot API entities) of an HTML message, or HtmlRefused; no length check."""
+    check_tags(html, strict=strict)
+    text, entities = telethon_html.parse(html)
+    return text, [entity_dict(e) for e in entities]
+
+
 def telegram_parse(html: str, *, strict: bool = True) -> tuple[str, list[dict[str, Any]]]:
     """(visible text, Bot API entities) of an HTML message, or HtmlRefused. Raises AssertionError when
     the text is over Telegram's length limit (which Telegram refuses as "message is too long")."""
