@@ -4,7 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-long lint bench load check eval clean
+# `make test-fast`: everything but the subprocess bots over real HTTP (tests/e2e), for the edit-test loop.
+.PHONY: run test test-fast test-long lint bench load check eval clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +18,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not e2e"
 
 # ruff (lint and format, whole tree) and mypy (strict for bot/, relaxed for tests/): pyproject.toml.
 lint: $(STAMP)

@@ -9,13 +9,7 @@ from typing import TextIO
 
 from bot.core.answer import Core
 from bot.render import render_sources, render_text
-
-BANNER = "csto-bot console — ask a question about the CSTO and Eurasian security. /help, /sources, /quit."
-HELP = """Type a question and press Enter. Answers are verbatim quotations with numbered citations.
-  /help      this text
-  /sources   every document in the knowledge base, with its citation
-  /more      more quotations for the last question
-  /quit      leave (Ctrl-D and Ctrl-C leave too)"""
+from bot.words import word
 
 
 def _enable_line_editing() -> None:
@@ -41,11 +35,11 @@ def _enable_line_editing() -> None:
     atexit.register(save)
 
 
-def run_console(core: Core, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+def run_console(core: Core, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, lang: str = "en") -> int:
     interactive = stdin.isatty() and stdout.isatty()
     if interactive:
         _enable_line_editing()
-    print(BANNER, file=stdout)
+    print(word(lang, "console_banner"), file=stdout)
     last: tuple[str, int] | None = None
     while True:
         try:
@@ -58,26 +52,26 @@ def run_console(core: Core, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdo
                 if not line:
                     raise EOFError
         except (EOFError, KeyboardInterrupt):
-            print("\nBye.", file=stdout)
+            print("\n" + word(lang, "console_bye"), file=stdout)
             return 0
         line = line.strip()
         command = line.lower()
         if command in ("/quit", "/exit", "/q"):
-            print("Bye.", file=stdout)
+            print(word(lang, "console_bye"), file=stdout)
             return 0
         if command in ("/help", "/?"):
-            print(HELP, file=stdout)
+            print(word(lang, "console_help"), file=stdout)
             continue
         if command == "/sources":
-            print("\n\n".join(render_sources(core.documents, "text")), file=stdout)
+            print("\n\n".join(render_sources(core.documents, "text", lang)), file=stdout)
             continue
         if command == "/more":
             if last is None:
-                print("Ask a question first.", file=stdout)
+                print(word(lang, "console_ask_first"), file=stdout)
                 continue
             answer = core.answer(last[0], offset=last[1])
         elif command.startswith("/"):
-            print(f"Unknown command {line.split()[0]!r}. Try /help.", file=stdout)
+            print(word(lang, "console_unknown", command=repr(line.split()[0])), file=stdout)
             continue
         else:
             answer = core.answer(line)
@@ -85,5 +79,5 @@ def run_console(core: Core, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdo
             last = (answer.question, answer.offset + len(answer.quotes))
         print(render_text(answer), file=stdout)
         if answer.more:
-            print("Type /more for the next quotations.", file=stdout)
+            print(word(lang, "console_more"), file=stdout)
         stdout.flush()

@@ -3,53 +3,20 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
 import jinja2
+from markupsafe import Markup, escape
 
 from bot.core.models import Answer, PassageView, Quote, Source
 from bot.knowledge.model import Document
+from bot.words import word
 
 BLOCK = "\x1e"  # separates the blocks of a rendered message (where a long message may be split)
 EXPANDABLE_FROM = 400  # quotations longer than this are collapsible in Telegram
 WIDTH = 80
-
-STRINGS: dict[str, dict[str, str]] = {
-    "en": {
-        "sources": "Sources",
-        "abstain": "My sources do not cover this question, so I will not guess.",
-        "covers": "My sources cover",
-        "try": "You could ask, for example",
-        "help": (
-            "I answer questions about the Collective Security Treaty Organization (CSTO), Russian–Kazakh "
-            "relations under sanctions and Eurasian integration, only with verbatim quotations from my "
-            "sources, each with a numbered citation."
-        ),
-        "no_more": "There are no more quotations for this question.",
-        "more_hint": "{n} more quotations",
-        "context_before": "Before",
-        "context_after": "After",
-        "link": "link",
-    },
-    "ru": {
-        "sources": "Источники",
-        "abstain": "Мои источники не отвечают на этот вопрос, поэтому я не буду гадать.",
-        "covers": "Мои источники охватывают",
-        "try": "Можно спросить, например",
-        "help": (
-            "Я отвечаю на вопросы об Организации Договора о коллективной безопасности (ОДКБ), "
-            "российско-казахстанских отношениях в условиях санкций и евразийской интеграции — только "
-            "дословными цитатами из источников, каждая с нумерованной ссылкой."
-        ),
-        "no_more": "Других цитат по этому вопросу нет.",
-        "more_hint": "ещё цитат: {n}",
-        "context_before": "До",
-        "context_after": "После",
-        "link": "ссылка",
-    },
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +72,30 @@ def _env(kind: str) -> jinja2.Environment:
         finalize=_strip_separators,
     )
     env.filters["wrap"] = _wrap
+    env.filters["bold"] = _bold
     env.globals["BLOCK"] = BLOCK
     return env
 
 
+def _translator(lang: str, html: bool) -> Callable[..., str]:
+    """The templates' `t("key", name=value)`: the bot's words (bot.words) in `lang`. In HTML the
+    word is escaped and so is every value filled in, unless the value is already markup (`|bold`)."""
+
+    def t(key: str, **values: object) -> str:
+        if html:
+            return escape(word(lang, key, **{k: "{" + k + "}" for k in values})).format(**values)
+        return word(lang, key, **values)
+
+    return t
+
+
+def _bold(value: object) -> Markup:
+    return Markup("<b>{}</b>").format(value)
+
+
 def _render(name: str, kind: str, **data: object) -> str:
     lang = str(data.get("lang", "en"))
-    return _env(kind).get_template(name).render(t=STRINGS.get(lang, STRINGS["en"]), **data)
+    return _env(kind).get_template(name).render(t=_translator(lang, kind == "html"), **data)
 
 
 def _blocks(rendered: str) -> list[str]:

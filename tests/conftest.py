@@ -74,3 +74,18 @@ def run_cli(
         env=full_env,
         cwd=ROOT,
     )
+
+
+def write_long_kb(directory: Path) -> Path:
+    """A knowledge base whose answers exceed one Telegram message: long passages, long citations."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for k in range(3):
+        sentences = " ".join(
+            f"The CSTO and Kazakhstan cooperated on security under sanctions in year {2000 + i} in region {k}." for i in range(45)
+        )
+        front = MINIMAL_FRONT.format(id=f"long-{k}").replace(
+            "citation: A small test document (fixture)", "citation: " + f"Long citation {k}, " * 90
+        )
+        write_doc(directory, f"long-{k}.md", front, f"## Passage\n{sentences}\n")
+    (directory / "aliases.yaml").write_text("groups:\n  - [CSTO, Collective Security Treaty Organization]\n", encoding="utf-8")
+    return directory

@@ -23,8 +23,10 @@ CASES = {
 
 def _golden(name: str, actual: str) -> None:
     path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") or not path.exists():
+    if os.environ.get("UPDATE_GOLDEN"):
         path.write_text(actual + "\n", encoding="utf-8")
+    elif not path.exists():
+        pytest.fail(f"golden file {path} is missing: create it with UPDATE_GOLDEN=1 make test, then review and commit it")
     assert actual + "\n" == path.read_text(encoding="utf-8"), f"{name} changed; UPDATE_GOLDEN=1 to accept"
 
 

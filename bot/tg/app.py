@@ -13,6 +13,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
+    InlineQueryResultsButton,
     InputTextMessageContent,
     LinkPreviewOptions,
     MessageEntity,
@@ -32,6 +33,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
 from bot import __version__
 from bot.config import Settings
@@ -52,50 +54,11 @@ from bot.tg.ptb import BotApp
 from bot.tg.quota import QuestionQuota, Verdict
 from bot.tg.reload import CoreHolder
 from bot.tg.retry import RetryingLimiter
+from bot.words import LANGS, MENU, word
 
 log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-TEXTS = {
-    "en": {
-        "as_text": "Please send me your question as text.",
-        "expired": "This answer has expired — please ask again.",
-        "flood": "You are asking faster than I can answer. Please wait {s} seconds and ask again.",
-        "private": "Sorry, this bot is private.",
-        "error": "Sorry, something went wrong while answering. Please try again.",
-        "ask_usage": "Write your question after the command, e.g. /ask Who are the members of the CSTO?",
-        "unknown": "I do not know that command. Type your question, or see /help.",
-        "more": "More ▸",
-        "source": "Source [{n}]",
-        "cite": "Cite [{n}]",
-        "reload_ok": "Knowledge reloaded: {d} documents, {p} passages.",
-        "reload_bad": "The new knowledge is invalid, so the old one keeps answering:",
-        "admins_only": "Only administrators can do that.",
-    },
-    "ru": {
-        "as_text": "Пожалуйста, пришлите вопрос текстом.",
-        "expired": "Этот ответ устарел — пожалуйста, спросите ещё раз.",
-        "flood": "Вы спрашиваете быстрее, чем я успеваю отвечать. Подождите {s} с и спросите снова.",
-        "private": "Извините, это закрытый бот.",
-        "error": "Извините, при ответе что-то пошло не так. Попробуйте ещё раз.",
-        "ask_usage": "Напишите вопрос после команды, например: /ask Кто входит в ОДКБ?",
-        "unknown": "Я не знаю такой команды. Напишите вопрос или посмотрите /help.",
-        "more": "Ещё ▸",
-        "source": "Источник [{n}]",
-        "cite": "Цитировать [{n}]",
-        "reload_ok": "База знаний обновлена: документов {d}, фрагментов {p}.",
-        "reload_bad": "Новая база знаний содержит ошибки, поэтому отвечает прежняя:",
-        "admins_only": "Это могут делать только администраторы.",
-    },
-}
-COMMANDS = {
-    "en": [("start", "What this bot is, with example questions"), ("help", "How to ask, commands and buttons"),
-           ("sources", "Every source with its citation"), ("about", "Version and knowledge base size"),
-           ("ask", "Ask a question (in groups)")],
-    "ru": [("start", "Что это за бот и примеры вопросов"), ("help", "Как спрашивать, команды и кнопки"),
-           ("sources", "Все источники с библиографическими ссылками"), ("about", "Версия и объём базы знаний"),
-           ("ask", "Задать вопрос (в группах)")],
-}  # fmt: skip
 
 
 @dataclass
@@ -123,8 +86,7 @@ def user_lang(update: Update) -> str:
     return "ru" if user and (user.language_code or "").startswith(("ru", "uk", "be", "kk")) else "en"
 
 
-def text_for(lang: str, key: str, **kwargs: object) -> str:
-    return TEXTS.get(lang, TEXTS["en"])[key].format(**kwargs)
+text_for = word  # the bot's words (bot.words): text_for(lang, key, **values)
 
 
 async def send_html(
@@ -175,22 +137,32 @@ def answer_keyboard(answer: Answer, key: str) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup([sources, second])
 
 
+def quota(s: Services, update: Update) -> Verdict:
+    """The per-user question quota, one for every way of asking (messages, buttons, inline)."""
+    user = update.effective_user
+    return s.limiter.check(user.id) if user is not None else Verdict.ALLOW
+
+
+def flood_text(s: Services, update: Update, question: str) -> str:
+    user = update.effective_user
+    lang = language_of(question) if question.strip() else user_lang(update)
+    return text_for(lang, "flood", s=s.limiter.retry_after(user.id) if user else 60)
+
+
 async def answer_question(
     update: Update, context: ContextTypes.DEFAULT_TYPE, question: str, offset: int = 0, reply_to: int | None = None
 ) -> None:
     """The one path from a question to messages: rate limit, typing…, answer, render, send."""
     s = services(context)
-    chat, user = update.effective_chat, update.effective_user
+    chat = update.effective_chat
     if chat is None:
         return
-    if user is not None:
-        verdict = s.limiter.check(user.id)
-        if verdict is Verdict.DROP:
-            return
-        if verdict is Verdict.WARN:
-            lang = language_of(question) if question.strip() else user_lang(update)
-            await context.bot.send_message(chat.id, text_for(lang, "flood", s=s.limiter.retry_after(user.id)))
-            return
+    verdict = quota(s, update)
+    if verdict is Verdict.DROP:
+        return
+    if verdict is Verdict.WARN:
+        await context.bot.send_message(chat.id, flood_text(s, update, question))
+        return
     with suppress(TelegramError):
         await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
     core = s.core
@@ -331,8 +303,18 @@ async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.inline_query
     assert query is not None
     results = []
-    if len(query.query.strip()) >= 3:
-        answer = await asyncio.to_thread(services(context).core.answer, query.query)
+    if len(query.query.strip()) >= 3:  # shorter queries are answered empty and cost nothing
+        s = services(context)
+        verdict = quota(s, update)
+        if verdict is not Verdict.ALLOW:
+            # No chat to write to: the first refusal shows the flood text above the (empty)
+            # results, as a button that opens the private chat; later ones are silently empty.
+            button = None
+            if verdict is Verdict.WARN:
+                button = InlineQueryResultsButton(text=flood_text(s, update, query.query), start_parameter="flood")
+            await query.answer([], cache_time=0, is_personal=True, button=button)
+            return
+        answer = await asyncio.to_thread(s.core.answer, query.query)
         for i, quote in enumerate(answer.quotes):
             results.append(
                 InlineQueryResultArticle(
@@ -395,20 +377,24 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def register_commands(app: BotApp) -> None:
-    for lang, commands in COMMANDS.items():
-        await app.bot.set_my_commands([BotCommand(c, d) for c, d in commands], language_code=None if lang == "en" else lang)
+    for lang in LANGS:
+        commands = [BotCommand(c, word(lang, f"cmd_{c}")) for c in MENU]
+        await app.bot.set_my_commands(commands, language_code=None if lang == "en" else lang)
 
 
-def build_application(settings: Settings, holder: CoreHolder) -> BotApp:
-    """The one place the PTB application is assembled."""
+def build_application(settings: Settings, holder: CoreHolder, request: BaseRequest | None = None) -> BotApp:
+    """The one place the PTB application is assembled. `request` replaces the HTTP client (tests)."""
     assert settings.telegram_bot_token is not None
+    builder = Application.builder()
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
     app = (
-        Application.builder()
-        .token(settings.telegram_bot_token.get_secret_value())
+        builder.token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
         .updater(None)  # bot.tg.polling confirms updates only after handling them
         .rate_limiter(RetryingLimiter(max_retries=3))
-        .concurrent_updates(True)
+        # No .concurrent_updates(): it configures PTB's update queue, which these updates never pass
+        # through. bot.tg.polling and bot.tg.webhook call process_update themselves, one task per update.
         .build()
     )
     app.bot_data["services"] = Services(

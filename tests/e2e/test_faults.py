@@ -14,7 +14,7 @@ import random
 import signal
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -25,6 +25,7 @@ from bot.tg.polling import Journal
 from bot.tg.retry import Result, RetryingLimiter, backoff_delay, surely_not_processed
 from tests.support.botproc import BotProcess
 from tests.support.tgdouble import Call, TelegramDouble
+from tests.support.wait import wait_until
 
 QUESTION = "When was the CSTO created?"
 APOLOGY = "Sorry, something went wrong"
@@ -57,20 +58,13 @@ def apologies(tg: TelegramDouble, chat: int) -> list[str]:
     return [m.text for m in tg.sent_messages(chat) if APOLOGY in m.text]
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 20.0, step: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        time.sleep(step)
-
-
 def attempts(tg: TelegramDouble, method: str, chat: int | None = None, after: int = 0) -> list[Call]:
     return [c for c in tg.calls()[after:] if c.method == method and (chat is None or c.params.get("chat_id") == chat)]
 
 
 def settle(seconds: float = 0.6) -> None:
-    """Room for a wrong second answer to show up before counting."""
+    """Room for a wrong second answer to show up before counting. A fixed wait on purpose: there is no
+    event to wait for when the point is that nothing more happens."""
     time.sleep(seconds)
 
 
@@ -293,7 +287,7 @@ def test_cut_long_polls_lose_nothing(tg: TelegramDouble, bot: BotProcess) -> Non
     tg.cut_long_poll(times=5)
     for user in users:
         tg.private_text(user, QUESTION)
-        time.sleep(0.05)
+        time.sleep(0.05)  # the scenario: questions spread over the cut long polls, not one batch
     wait_until(lambda: all(answers(tg, u) for u in users))
     settle()
     assert all(len(answers(tg, u)) == 1 for u in users)
@@ -320,7 +314,9 @@ def test_sigkill_mid_run_then_restart_answers_each_question_once(own_tg: Telegra
     proc.wait_ready()
     tg.slow_reply("sendChatAction", seconds=2.5, times=4)  # 4 questions are held at "typing…"
     ids = [tg.private_text(u, QUESTION) for u in users[:4]]
-    time.sleep(0.5)  # the first four are at "typing…" (the oldest updates: the offset cannot pass them)
+    # The first four reach "typing…" and are held there (the oldest updates: the offset cannot pass them).
+    # A fixed wait: the double records a call when it ends, and these must not end yet.
+    time.sleep(0.5)
     ids += [tg.private_text(u, QUESTION) for u in users[4:]]
     wait_until(lambda: sum(bool(answers(tg, u)) for u in users) == 8)
     done = {ids[users.index(u)] for u in users if answers(tg, u)}
@@ -333,7 +329,9 @@ def test_sigkill_mid_run_then_restart_answers_each_question_once(own_tg: Telegra
     assert pending and pending <= set(ids)  # nothing was confirmed past the questions in hand
     assert pending & done  # answered but unconfirmed: Telegram will deliver these again
 
-    time.sleep(2.0)  # the held "typing…" calls complete at the double (their client is gone)
+    # The held "typing…" calls (2.5 s each at the double) complete there although their client is gone:
+    # a fixed wait, since a killed client leaves no event to wait for.
+    time.sleep(2.0)
     restarted = BotProcess(tg, tmp_path, RATE_LIMIT_PER_MINUTE="0").start()
     try:
         restarted.wait_ready()
@@ -358,11 +356,11 @@ def test_sigkill_at_a_random_moment_under_load(own_tg: TelegramDouble, tmp_path:
     kill_at = time.monotonic() + random.uniform(0.3, 1.2)  # an arbitrary instant while questions stream in
     for user in users:
         ids[user] = tg.private_text(user, QUESTION)
-        time.sleep(0.015)
+        time.sleep(0.015)  # the scenario: questions stream in while the kill comes
         if time.monotonic() >= kill_at:
             break
     proc.stop(signal.SIGKILL)
-    time.sleep(0.5)  # calls already on the wire finish at the double
+    time.sleep(0.5)  # calls already on the wire finish at the double (a killed client leaves no event to wait for)
     answered_before = {u for u in ids if answers(tg, u)}
     journal = Journal(tmp_path / "csto-bot.updates").ids
     ambiguous = {u for u in answered_before if ids[u] not in journal}

@@ -15,6 +15,7 @@ import pytest
 from bot.config import bundled_knowledge
 from tests.support.botproc import BotProcess
 from tests.support.tgdouble import TelegramDouble
+from tests.support.wait import still, wait_until
 
 USER = 5151
 
@@ -48,8 +49,7 @@ def test_webhook_accepts_the_right_secret_only(tg: TelegramDouble, tmp_path: Pat
         }  # fmt: skip
         assert tg.deliver_webhook(url, forged, secret_token="wrong") == 403
         assert tg.deliver_webhook(url, forged, secret_token=None) == 403
-        time.sleep(0.3)
-        assert len(tg.calls("sendMessage")) == sent_before  # refused requests change nothing
+        still(lambda: len(tg.calls("sendMessage")) == sent_before, 0.3)  # refused requests change nothing
         good = tg.private_text(USER + 1, "When was the CSTO created?")
         assert tg.deliver_webhook(url, good, secret_token="s3cret-value") == 200
         msg = tg.wait_for("sendMessage", lambda c: c.params.get("chat_id") == USER + 1)
@@ -77,9 +77,7 @@ def test_sighup_reloads_knowledge_and_refuses_an_invalid_change(tg: TelegramDoub
 
         _write_doc(knowledge, "The zebrafish treaty was signed by nobody in 1999.")
         proc.send(signal.SIGHUP)
-        deadline = time.monotonic() + 20
-        while "knowledge reloaded" not in proc.output() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: "knowledge reloaded" in proc.output(), timeout=20)
         mark = tg.mark()
         tg.private_text(USER, "What is the zebrafish treaty?")
         second = tg.wait_for("sendMessage", lambda c: c.params.get("chat_id") == USER, after=mark)
@@ -87,9 +85,7 @@ def test_sighup_reloads_knowledge_and_refuses_an_invalid_change(tg: TelegramDoub
 
         (knowledge / "broken.md").write_text("---\nid: Broken Id\n---\n", encoding="utf-8")
         proc.send(signal.SIGHUP)
-        deadline = time.monotonic() + 20
-        while "reload refused" not in proc.output() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: "reload refused" in proc.output(), timeout=20)
         assert "broken.md:1: missing required field" in proc.output()
         mark = tg.mark()
         tg.private_text(USER, "What is the zebrafish treaty?")
@@ -134,5 +130,4 @@ def test_health_follows_the_heartbeat(tg: TelegramDouble, tmp_path: Path) -> Non
     env = {"HEARTBEAT_FILE": str(tmp_path / "heartbeat")}
     assert run_cli("health", env=env).returncode == 1  # no bot yet
     with BotProcess(tg, tmp_path):
-        time.sleep(0.5)
-        assert run_cli("health", env=env).returncode == 0
+        wait_until(lambda: run_cli("health", env=env).returncode == 0)

@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from bot.tg.html import MAX_ENTITIES, MAX_MESSAGE_UNITS, HtmlError, parse_html, utf16_len
+from tests.support.tghtml import MAX_ENTITIES, HtmlRefused, telegram_text_and_entities
+from tests.support.tghtml import MAX_UNITS as MAX_MESSAGE_UNITS
 
 DEFAULT_TOKEN = "7000000001:AAHcsto-double-test-token-abcdefghijk"
 ALL_UPDATE_TYPES = frozenset(
@@ -229,6 +230,10 @@ class _Stored:
     message: dict[str, Any]
     from_bot: bool
     sent: SentMessage | None = None
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 def text_entities(text: str) -> list[dict[str, Any]]:
@@ -665,7 +670,7 @@ class TelegramDouble:
                 raise ApiError(404, "Not Found")
             fault = self._take_fault(name)
             if fault is not None and fault.kind == "slow":
-                time.sleep(fault.seconds)  # then answered normally
+                time.sleep(fault.seconds)  # then answered normally (the scenario: a slow Telegram)
             elif fault is not None and not (fault.kind == "drop" and fault.after_processing):
                 self._inject(h, call, fault)
                 return
@@ -961,11 +966,10 @@ class TelegramDouble:
         mode = str(p.get("parse_mode") or "").lower()
         entities: list[dict[str, Any]]
         if mode == "html":
-            try:
-                parsed = parse_html(text, strict=self.strict_html)
-            except HtmlError as err:
-                raise ApiError(400, err.api_description) from None
-            text, entities = parsed.text, parsed.entity_dicts()
+            try:  # an oracle independent of the bot's own parser (bot.tg.html): tests/support/tghtml.py
+                text, entities = telegram_text_and_entities(text, strict=self.strict_html)
+            except HtmlRefused as err:
+                raise ApiError(400, err.description) from None
         elif mode in ("", "markdown", "markdownv2"):
             entities = list(p.get("entities") or []) if mode == "" else []
         else:
@@ -1118,7 +1122,7 @@ class TelegramDouble:
                     last_error_date=int(time.time()),
                     last_error_message=f"Wrong response from the webhook: {status}" if status else "Connection refused",
                 )
-            time.sleep(self.webhook_retry_delay)
+            time.sleep(self.webhook_retry_delay)  # the scenario: Telegram waits before redelivering
 
 
 def _chat_type(chat_id: int) -> str:
