@@ -31,8 +31,10 @@ B = 0.75
 # The code that shapes the index, as (package, module file): what a passage is (passage building in
 # bot.knowledge.load, the metadata entry in bot.knowledge.model), what the index sees of it
 # (indexed_text, here), how text becomes terms (analysis, stop words, aliases) and how terms become
-# weights (bm25). The bytes of these files are part of the index fingerprint, so an edit to any of
-# them makes a saved index stale and it is rebuilt; no version number has to be remembered.
+# weights (bm25), and what the saved sentence vectors are (sentence splitting, the vectors, the term
+# bridge's build, the encoder wrapper and their store). The bytes of these files are part of the
+# index fingerprint (the vectors' key includes it), so an edit to any of them makes a saved index
+# stale and it is rebuilt; no version number has to be remembered.
 INDEX_CODE = (
     ("bot.knowledge", "load.py"),
     ("bot.knowledge", "model.py"),
@@ -41,6 +43,12 @@ INDEX_CODE = (
     ("bot.search", "aliases.py"),
     ("bot.search", "retriever.py"),
     ("bot.search", "bm25.py"),
+    ("bot.search", "sentences.py"),
+    ("bot.search", "semantic.py"),
+    ("bot.search", "bridge.py"),
+    ("bot.search", "encoder.py"),
+    ("bot.search", "meaning.py"),
+    ("bot.search", "vector_store.py"),
 )
 
 
