@@ -126,6 +126,10 @@ class Core:
         kb = load_knowledge(knowledge_dir, alias_check=AliasCheck)
         return cls(kb, Retriever.build(kb, index_dir, encoder=encoder), limits)
 
+    def warm_up(self) -> None:
+        """Load what the first question would otherwise wait for (the encoder's weights, about 2 s)."""
+        self.meaning.encoder.encode(["CSTO"])
+
     @staticmethod
     def check(knowledge_dir: Path) -> list[Problem]:
         """Every problem of a knowledge base, the alias checks that need the analysis included (`csto-bot check`)."""

@@ -79,6 +79,7 @@ def run_telegram(settings: Settings, core: Core, loader: Callable[[], Core]) -> 
         return 2
     webhook_secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else secrets.token_urlsafe(32)
     install_redaction(token, webhook_secret)
+    core.warm_up()  # load the encoder's weights now, not while the first user waits
     try:
         asyncio.run(serve(settings, CoreHolder(core, loader), webhook_secret))
     except InvalidToken:
