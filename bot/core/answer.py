@@ -222,9 +222,13 @@ class Core:
         shortlist = (
             np.argpartition(-coarse, min(COARSE, len(coarse)) - 1)[:COARSE] if len(coarse) > COARSE else np.arange(len(coarse))
         )
-        refined = {int(i): meaning.vectors.best(qv, int(i), float(coarse[i])) for i in shortlist}
+        refined = dict(zip(shortlist.tolist(), meaning.vectors.best(qv, shortlist, coarse[shortlist]).tolist()))
         semantic = sorted(refined, key=lambda i: -refined[i])[:CANDIDATES]
         fused = rrf([lexical, semantic])
+        missing = np.asarray([i for i in fused if i not in refined], dtype=np.int64)
+        if len(missing):  # found by BM25 alone
+            refined.update(zip(missing.tolist(), meaning.vectors.best(qv, missing, coarse[missing]).tolist()))
+        floor = NOISE_SHARE * self.limits.min_confidence
         term_weight: dict[str, float] = {}
         for w, wt in zip(words, weights):
             for t, s in w.alternatives.items():
@@ -235,6 +239,10 @@ class Core:
             passage = self.kb.passages[i]
             prof = self._profile(passage.id)
             coverage = _coverage(words, weights, prof.terms)
+            sem = refined[i]
+            confidence = CALIBRATION.confidence(coverage, sem)
+            if confidence < floor:
+                continue  # quotations less than half as likely to answer as an answer must be are noise
             sims = meaning.vectors.sentence_scores(qv, i)
             excerpt = best_excerpt(
                 passage.text, prof, term_weight.keys(), lambda t: term_weight.get(t, 0.0),
@@ -243,10 +251,8 @@ class Core:
             if excerpt.text in seen:
                 continue  # the same words in two places: quote them once
             seen.add(excerpt.text)
-            sem = refined[i] if i in refined else meaning.vectors.best(qv, i, float(coarse[i]))
-            out.append(_Candidate(Hit(passage, fused[i]), excerpt, coverage, sem, CALIBRATION.confidence(coverage, sem)))
+            out.append(_Candidate(Hit(passage, fused[i]), excerpt, coverage, sem, confidence))
         out.sort(key=lambda c: -c.confidence)
-        out = [c for c in out if c.confidence >= NOISE_SHARE * self.limits.min_confidence]
         if asks_for_number(question):  # a quantity or a date: a quotation without a number does not answer
             out = [c for c in out if has_number(c.excerpt.text)]
         if wants_list:

@@ -70,7 +70,11 @@ class WordMatch:
 @dataclass(frozen=True)
 class TermBridge:
     terms: tuple[str, ...]
-    vectors: np.ndarray  # (terms, dim) float16
+    vectors: np.ndarray  # (terms, dim) float16, as stored
+    _rows: np.ndarray = field(init=False, repr=False, compare=False)  # float32 (terms, dim), for the products
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_rows", np.ascontiguousarray(self.vectors, dtype=np.float32))
 
     @classmethod
     def build(cls, texts: Sequence[str], analyzer: Analyzer, encoder: Encoder) -> TermBridge:
@@ -87,7 +91,7 @@ class TermBridge:
         """For each row, up to NEIGHBOURS (term, cosine) at or above FLOOR, best first."""
         if not self.terms or len(vectors) == 0:
             return [[] for _ in range(len(vectors))]
-        sims = vectors @ self.vectors.T.astype(np.float32)
+        sims = vectors @ self._rows.T
         k = min(NEIGHBOURS, len(self.terms))
         out = []
         for row in sims:

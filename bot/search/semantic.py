@@ -64,9 +64,20 @@ class SentenceVectors:
         sims = self.units[lo:hi].astype(np.float32) @ qv
         return [(int(self.start[u]), int(self.end[u]), float(sims[u - lo])) for u in range(lo, hi)]
 
-    def best(self, qv: np.ndarray, passage: int, coarse: float) -> float:
-        """How well the passage's best sentence (or the passage as a whole) matches the question."""
-        return max([coarse] + [s for _, _, s in self.sentence_scores(qv, passage)])
+    def best(self, qv: np.ndarray, passages: np.ndarray, coarse: np.ndarray) -> np.ndarray:
+        """How well each passage's best sentence, or the passage as a whole, matches the question:
+        one matrix product over all the sentences of `passages` (`coarse` = their whole-passage cosines)."""
+        lo, hi = self.first[passages], self.first[passages + 1]
+        counts = hi - lo
+        out = np.asarray(coarse, np.float32).copy()
+        if counts.sum() == 0:
+            return out
+        rows = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        sims = self.units[rows].astype(np.float32) @ qv
+        have = counts > 0
+        starts = np.cumsum(counts) - counts
+        out[have] = np.maximum(out[have], np.maximum.reduceat(sims, starts[have]))
+        return out
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"whole": self.whole, "units": self.units, "start": self.start, "end": self.end, "first": self.first}
