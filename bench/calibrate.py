@@ -43,9 +43,11 @@ def features(core: Core, questions: list[dict[str, object]]) -> np.ndarray:
     for item in questions:
         q = clean_question(str(item["q"]))
         tokens = core.retriever.analyzer.tokens(q)
-        cands, _ = core._candidates(q, tokens, asks_for_list(q)) if tokens else ([], [])
+        cands, _, strongest = core._candidates(q, tokens, asks_for_list(q)) if tokens else ([], [], None)
         best = max(cands, key=lambda c: c.confidence, default=None)
-        rows.append((best.coverage, best.meaning) if best else (0.0, 0.0))
+        rows.append(
+            (best.coverage, best.meaning) if best else (strongest.coverage, strongest.meaning) if strongest else (0.0, 0.0)
+        )
     return np.asarray(rows)
 
 

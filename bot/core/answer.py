@@ -97,6 +97,16 @@ class _Candidate:
     confidence: float  # both, calibrated: how likely this passage answers the question
 
 
+@dataclass(frozen=True, slots=True)
+class _Strongest:
+    """The evidence of the passage most likely to answer, for the explanation of a decision."""
+
+    coverage: float
+    meaning: float
+    confidence: float
+    passage_id: str
+
+
 class Core:
     """Answers questions from one knowledge base with verbatim, cited quotations."""
 
@@ -159,16 +169,18 @@ class Core:
         tokens = self.retriever.analyzer.tokens(question) if not is_help(question) else []
         if not tokens:
             return Answer(question, Kind.HELP, suggestions=self.examples(lang), topics=self.topics, lang=lang)
-        candidates, words = self._candidates(question, tokens, asks_for_list(question))
+        candidates, words, strongest = self._candidates(question, tokens, asks_for_list(question))
         best = max(candidates, key=lambda c: c.confidence, default=None)
-        evidence = self._evidence(words, best)
+        evidence = self._evidence(
+            words, _Strongest(best.coverage, best.meaning, best.confidence, best.hit.passage.id) if best else strongest
+        )
         if best is None or best.confidence < self.limits.min_confidence:
             return Answer(
                 question, Kind.ABSTAIN, suggestions=self.examples(lang), topics=self.topics, lang=lang, evidence=evidence
             )
         return self._compose(question, candidates, max(offset, 0), lang, evidence)
 
-    def _evidence(self, words: list[WordMatch], best: _Candidate | None) -> Evidence:
+    def _evidence(self, words: list[WordMatch], best: _Strongest | None) -> Evidence:
         bridged = tuple(
             (w.surface, tuple(t for t, s in w.alternatives.items() if t != w.term and s > 0))
             for w in words
@@ -179,7 +191,7 @@ class Core:
             meaning=best.meaning if best else 0.0,
             confidence=best.confidence if best else 0.0,
             threshold=self.limits.min_confidence,
-            passage_id=best.hit.passage.id if best else None,
+            passage_id=best.passage_id if best else None,
             unknown=tuple(w.surface for w in words if len(w.alternatives) == 1 and not self.retriever.index.df(w.term)),
             bridged=bridged,
         )
@@ -201,8 +213,9 @@ class Core:
 
     def _candidates(
         self, question: str, tokens: list[Token], wants_list: bool = False
-    ) -> tuple[list[_Candidate], list[WordMatch]]:
-        """Passages that may answer, most likely first, each with its quotation and its evidence.
+    ) -> tuple[list[_Candidate], list[WordMatch], _Strongest | None]:
+        """Passages that may answer, most likely first, each with its quotation and its evidence;
+        the question's words; and the strongest evidence of any passage, quoted or not.
 
         BM25 ranks the passages by the question's words and their bridged stand-ins; the encoder
         ranks them by meaning; reciprocal rank fusion merges the two lists into the candidates, and
@@ -235,12 +248,15 @@ class Core:
                 term_weight[t] = max(term_weight.get(t, 0.0), wt * s)
         out: list[_Candidate] = []
         seen: set[str] = set()
+        strongest: _Strongest | None = None
         for i in sorted(fused, key=lambda i: -fused[i]):
             passage = self.kb.passages[i]
             prof = self._profile(passage.id)
             coverage = _coverage(words, weights, prof.terms)
             sem = refined[i]
             confidence = CALIBRATION.confidence(coverage, sem)
+            if strongest is None or confidence > strongest.confidence:
+                strongest = _Strongest(coverage, sem, confidence, passage.id)
             if confidence < floor:
                 continue  # quotations less than half as likely to answer as an answer must be are noise
             sims = meaning.vectors.sentence_scores(qv, i)
@@ -257,7 +273,7 @@ class Core:
             out = [c for c in out if has_number(c.excerpt.text)]
         if wants_list:
             out.sort(key=lambda c: not is_enumeration(c.excerpt.text))  # stable: confidence order otherwise
-        return out, words
+        return out, words, strongest
 
     def _compose(self, question: str, candidates: list[_Candidate], offset: int, lang: str, evidence: Evidence) -> Answer:
         chosen: list[_Candidate] = []
