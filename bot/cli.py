@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("file", type=Path, nargs="+", help="questions files (JSON lines); several are scored together")
     sub.add_parser("telegram", parents=[common], help="run the Telegram bot")
     sub.add_parser("health", parents=[common], help="exit 0 when the running bot is alive (container health check)")
+    from bot.ingest.run import add_arguments as ingest_arguments
+
+    ingest_arguments(sub.add_parser("ingest", parents=[common], help="add a PDF, HTML, DOCX, Markdown or text file to the knowledge base"))
     return parser
 
 
@@ -123,6 +126,10 @@ def _run(argv: list[str] | None) -> int:
         if not problems:
             print(f"{settings.knowledge_path()}: ok")
         return 1 if problems else 0
+    if command == "ingest":
+        from bot.ingest.run import run as ingest
+
+        return ingest(args, settings.knowledge_path())
     if command == "health":
         from bot.tg.health import check_health
 

@@ -1,0 +1,52 @@
+"""What an extractor hands to the writer: passages with their locators, what the file states about
+itself (each value with where it came from), the repairs made, and the raw text to check against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Limits on what ingest reads at all (a file beyond them is refused before parsing).
+MAX_BYTES = 200 * 1024 * 1024
+MAX_PAGES = 5000
+MAX_UNZIPPED_BYTES = 300 * 1024 * 1024  # a DOCX's members together, uncompressed
+MAX_ZIP_RATIO = 200  # uncompressed / compressed, for a member of a DOCX larger than 1 MB
+INSTALL_HINT = "pip install 'csto-bot[ingest]'"
+
+
+class IngestError(Exception):
+    """A file that cannot be ingested; the message is one line for the user."""
+
+
+class MissingParser(IngestError):
+    """The optional parsers are not installed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One future passage: its locator (the `## ` heading) and its text, paragraphs split by blank lines."""
+
+    label: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stated:
+    """A metadata value and where it was found ("PDF /Info Author", "meta citation_title", "--year")."""
+
+    value: object
+    source: str
+
+
+@dataclass
+class Extraction:
+    kind: str  # "PDF", "HTML", "DOCX", "Markdown", "text"
+    blocks: list[Block]
+    meta: dict[str, Stated] = field(default_factory=dict)
+    repairs: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    # The raw text the passages must be made of: `source_text` for a substring check, or, where
+    # the reading order differs from the file's (PDF columns), `source_lines`, which each passage
+    # must be a sequence of.
+    source_text: str | None = None
+    source_lines: list[str] | None = None
+    summary: str = ""  # "3 pages", "12 paragraphs"
