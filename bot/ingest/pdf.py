@@ -112,29 +112,45 @@ def _key(text: str) -> str:
     return " ".join(re.sub(r"\d+", "#", text.casefold()).split())
 
 
+def _edges(lines: list[Line]) -> tuple[list[int], list[int]]:
+    """Indexes of the lines that may be a running header (top two) or footer (bottom two): those set
+    apart from the body by a gap wider than the page's usual line pitch."""
+    if not lines:
+        return [], []
+    gaps = [a.baseline - b.baseline for a, b in zip(lines, lines[1:])]
+    steps = [g for g, a in zip(gaps, lines) if 0.3 * a.size < g < 3 * a.size]
+    pitch = statistics.median(steps) if steps else 0.0
+
+    def apart(i: int) -> bool:  # a wide gap after line i
+        return i >= len(gaps) or i < 0 or not pitch or gaps[i] > 1.4 * pitch
+
+    n = len(lines)
+    top = [k for k in range(min(2, n)) if any(apart(j) for j in range(k, min(2, n)))]
+    bottom = [k for k in range(max(0, n - 2), n) if any(apart(j - 1) for j in range(max(1, n - 2), k + 1))]
+    return top, bottom
+
+
 def _drop_running(pages: list[list[Line]], labels: list[str], repairs: list[str]) -> None:
-    """Remove running headers and footers: top/bottom lines recurring on at least half the pages."""
+    """Remove running headers and footers: top/bottom lines, set apart from the body, recurring
+    (digits aside) on at least half the pages."""
     if len(pages) < 2:
         return
     need = max(2, (len(pages) + 1) // 2)
-    for where, pick in (("header", lambda ls: ls[:2]), ("footer", lambda ls: ls[-2:])):
+    edges = [_edges(lines) for lines in pages]
+    for where, side in (("header", 0), ("footer", 1)):
         counts: dict[str, set[int]] = {}
         for i, lines in enumerate(pages):
-            for line in pick(lines):
-                counts.setdefault(_key(line.text), set()).add(i)
+            for k in edges[i][side]:
+                counts.setdefault(_key(lines[k].text), set()).add(i)
         for key, on in sorted(counts.items()):
             if len(on) < need:
                 continue
             sample = ""
             for i in sorted(on):
-                keep = []
-                for n, line in enumerate(pages[i]):
-                    edge = n < 2 if where == "header" else n >= len(pages[i]) - 2
-                    if edge and _key(line.text) == key:
-                        sample = sample or line.text
-                    else:
-                        keep.append(line)
-                pages[i][:] = keep
+                marked = {id(pages[i][k]) for k in edges[i][side] if _key(pages[i][k].text) == key}
+                sample = sample or next(ln.text for ln in pages[i] if id(ln) in marked)
+                pages[i][:] = [ln for ln in pages[i] if id(ln) not in marked]
+            edges = [_edges(lines) for lines in pages]
             what = "page number" if re.fullmatch(r"[#\s\-–—]*", key) else f"running {where}"
             repairs.append(f"{what} removed: “{sample}” ({_span([labels[i] for i in sorted(on)])})")
 

@@ -15,7 +15,7 @@ from bot.ingest.meta import FIELDS, Resolved, resolve
 from bot.ingest.model import Extraction, IngestError
 from bot.ingest.sniff import declared_charset, decode, read_limited, sniff
 from bot.ingest.write import passages_report, render, slug, verify
-from bot.knowledge import check_knowledge, document_files, parse_document
+from bot.knowledge.load import check_knowledge, document_files, parse_document
 
 PER_DOCUMENT = ("id", "title", "authors", "year", "venue", "publisher", "volume", "issue", "pages", "url", "citation")
 
@@ -154,7 +154,8 @@ def write_atomic(target: Path, text: str) -> None:
         raise
 
 
-def run(args: argparse.Namespace, directory: Path, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run(args: argparse.Namespace, directory: Path, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
     single = len(args.files) == 1
     if not single:
         given = [f"--{n.replace('_', '-')}" for n in PER_DOCUMENT if getattr(args, n) is not None]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 _BAD_CATEGORIES = {"Co", "Cn", "Cs"}
 _ALLOWED_CONTROLS = set("\t\n\r\x02\x0c")
@@ -13,20 +13,26 @@ _REPAIRABLE = "\u00ad\u0002"  # soft hyphens: dropped by a listed repair
 def garbled_share(text: str) -> tuple[float, str]:
     """The share of characters that cannot be real text (U+FFFD, private use, unassigned, stray
     controls), counting a text with too few letters as wholly garbled; and a sample of them."""
-    visible = [c for c in text if not c.isspace()]
+    counts = Counter(text)
+    visible = bad = letters = 0
+    sample: list[str] = []
+    for c, n in counts.items():
+        if c.isspace():
+            continue
+        visible += n
+        category = unicodedata.category(c)
+        if c == "\ufffd" or category in _BAD_CATEGORIES or (category == "Cc" and c not in _ALLOWED_CONTROLS):
+            bad += n
+            sample.append(c)
+        elif c.isalpha():
+            letters += n
     if not visible:
         return 0.0, ""
-    bad = [
-        c
-        for c in visible
-        if c == "\ufffd" or unicodedata.category(c) in _BAD_CATEGORIES or (unicodedata.category(c) == "Cc" and c not in _ALLOWED_CONTROLS)
-    ]
-    letters = sum(1 for c in visible if c.isalpha())
-    share = len(bad) / len(visible)
-    if letters < 0.4 * len(visible):
-        share = max(share, 1 - letters / len(visible))
-        bad = bad or [c for c in visible if not c.isalnum()]
-    return share, "".join(bad[:8])
+    share = bad / visible
+    if letters < 0.4 * visible:
+        share = max(share, 1 - letters / visible)
+        sample = sample or [c for c in counts if not c.isspace() and not c.isalnum()]
+    return share, "".join(sorted(sample)[:8])
 
 
 def skeleton(text: str) -> str:

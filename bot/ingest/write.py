@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.ingest.meta import Resolved
 from bot.ingest.model import Block, Extraction, IngestError
 from bot.ingest.textcheck import LineTiler, in_text, skeleton
-from bot.knowledge import parse_document
+from bot.knowledge.load import parse_document
 
 _HEADING_LIKE = re.compile(r"^##\s")
 _SLUG = {
