@@ -45,7 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("health", parents=[common], help="exit 0 when the running bot is alive (container health check)")
     from bot.ingest.run import add_arguments as ingest_arguments
 
-    ingest_arguments(sub.add_parser("ingest", parents=[common], help="add a PDF, HTML, DOCX, Markdown or text file to the knowledge base"))
+    ingest_arguments(
+        sub.add_parser("ingest", parents=[common], help="add a PDF, HTML, DOCX, Markdown or text file to the knowledge base")
+    )
     return parser
 
 

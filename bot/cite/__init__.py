@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -60,7 +60,7 @@ def csl_item(meta: Any) -> dict[str, object]:
     return item
 
 
-@lru_cache(maxsize=None)
+@cache
 def _style(filename: str):
     from citeproc import CitationStylesStyle
 

@@ -42,7 +42,9 @@ def extract_docx(data: bytes) -> Extraction:
     if props.language and props.language.strip():
         meta["language"] = Stated(props.language.strip(), "DOCX core property language")
     if props.created is not None:
-        notes.append(f"core property created {props.created:%Y-%m-%d} is the file's date, not a publication date: not used for the year")
+        notes.append(
+            f"core property created {props.created:%Y-%m-%d} is the file's date, not a publication date: not used for the year"
+        )
     repairs: list[str] = []
     blocks: list[Block] = []
     path: list[tuple[int, str]] = []

@@ -127,7 +127,9 @@ def extract_html(text: str) -> Extraction:
         blocks.append(Block(label, nfc))
     share, sample = garbled_share(" ".join(b.text for b in blocks))
     if share > 0.05:
-        raise IngestError(f"the page's text is garbled ({share:.0%} unreadable characters, e.g. {sample!r}): is the encoding right?")
+        raise IngestError(
+            f"the page's text is garbled ({share:.0%} unreadable characters, e.g. {sample!r}): is the encoding right?"
+        )
     if title_heading:
         meta["title_fallback"] = Stated(title_heading, "the page's <h1>")
     notes = ["text by trafilatura (comments, navigation and boilerplate left out); metadata only from the page's meta tags"]

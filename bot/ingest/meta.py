@@ -29,12 +29,24 @@ PLACEHOLDER_AUTHORS = {
     "неизвестный",
 }
 _PLACEHOLDER_TITLE = re.compile(
-    r"^(?:microsoft (?:word|powerpoint|excel) - .*|untitled.*|без названия|безымянный.*|document\d*|документ\d*|title|presentation\d*|"
-    r"slide \d+|.*\.(?:docx?|pdf|rtf|odt|tex|dvi|html?|txt|indd|qxd))$",
+    r"^(?:microsoft (?:word|powerpoint|excel) - .*|untitled.*|без названия|безымянный.*|document\d*|документ\d*|"
+    r"title|presentation\d*|slide \d+|.*\.(?:docx?|pdf|rtf|odt|tex|dvi|html?|txt|indd|qxd))$",
     re.I,
 )
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|2100)(?!\d)")
-_LANGS = {"english": "en", "russian": "ru", "русский": "ru", "eng": "en", "rus": "ru", "ukr": "uk", "kaz": "kk", "deu": "de", "ger": "de", "fra": "fr", "fre": "fr"}
+_LANGS = {
+    "english": "en",
+    "russian": "ru",
+    "русский": "ru",
+    "eng": "en",
+    "rus": "ru",
+    "ukr": "uk",
+    "kaz": "kk",
+    "deu": "de",
+    "ger": "de",
+    "fra": "fr",
+    "fre": "fr",
+}
 
 
 @dataclass
@@ -157,7 +169,7 @@ def resolve(extraction: Extraction, flags: dict[str, object]) -> Resolved:
             raise IngestError("the text's language cannot be told from its letters: give it with --language")
         values["language"], sources["language"] = code, how
     if not values["title"]:
-        raise IngestError("the file states no title: give one with --title \"...\" (the title as the document prints it)")
+        raise IngestError('the file states no title: give one with --title "..." (the title as the document prints it)')
     for name in ("volume", "issue", "pages", "venue", "publisher"):
         if values[name] is not None:
             values[name] = str(values[name]).strip() or None

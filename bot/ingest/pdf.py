@@ -351,7 +351,9 @@ def _extract(pdfium_c, doc, data: bytes, first_page: int | None) -> Extraction:
         pages.append(lines)
     if total_chars == 0:
         if images:
-            raise IngestError("the PDF is scanned: its pages are images with no text layer; OCR it first (e.g. ocrmypdf) and ingest the result")
+            raise IngestError(
+                "the PDF is scanned: its pages are images with no text layer; OCR it first (e.g. ocrmypdf) and ingest the result"
+            )
         raise IngestError("the PDF is empty: its pages have no text")
     share, sample = garbled_share("".join(raw_text))
     if share > 0.05:
@@ -409,7 +411,9 @@ def _extract(pdfium_c, doc, data: bytes, first_page: int | None) -> Extraction:
         repairs,
         notes_out,
         source_lines=source_lines,
-        summary=f"{count} page{'s' * (count != 1)}, labels {labels[0]}–{labels[-1]}" if count > 1 else f"1 page, label {labels[0]}",
+        summary=f"{count} page{'s' * (count != 1)}, labels {labels[0]}–{labels[-1]}"
+        if count > 1
+        else f"1 page, label {labels[0]}",
     )
 
 

@@ -32,9 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--issue")
     parser.add_argument("--pages", help='page range, e.g. "47-60"')
     parser.add_argument("--url")
-    parser.add_argument("--citation", help="the citation line, verbatim (default: the document's own, else built from the metadata)")
+    parser.add_argument(
+        "--citation", help="the citation line, verbatim (default: the document's own, else built from the metadata)"
+    )
     parser.add_argument("--language", help="ISO 639-1 code of the text (default: stated by the file, else from its letters)")
-    parser.add_argument("--first-page", type=int, metavar="N", help="PDF: the printed number of the first page (locators p. N, N+1, …)")
+    parser.add_argument(
+        "--first-page", type=int, metavar="N", help="PDF: the printed number of the first page (locators p. N, N+1, …)"
+    )
     parser.add_argument("--encoding", help="text and HTML: the file's encoding when it is not UTF-8")
     parser.add_argument("--dry-run", action="store_true", help="show what would be written and write nothing")
     parser.add_argument("--force", action="store_true", help="replace an existing document with the same id")
@@ -68,14 +72,17 @@ def extract(path: Path, data: bytes, kind: str, args: argparse.Namespace) -> tup
     text, how = decode(data, args.encoding)
     from bot.ingest.text import extract_markdown, extract_text
 
-    return (extract_markdown(text) if kind == "markdown" else extract_text(text)), f"{'Markdown' if kind == 'markdown' else 'text'}, {how}"
+    return (
+        extract_markdown(text) if kind == "markdown" else extract_text(text)
+    ), f"{'Markdown' if kind == 'markdown' else 'text'}, {how}"
 
 
 def built_citation(values: dict[str, object]) -> tuple[str, str]:
     """A citation line from the metadata: ГОСТ for a Russian document, APA otherwise."""
     from types import SimpleNamespace
 
-    from bot.cite import STYLES, render as render_style
+    from bot.cite import STYLES
+    from bot.cite import render as render_style
 
     meta = SimpleNamespace(id="x", **{k: v for k, v in values.items() if k != "citation"})
     style = "gost" if values.get("language") == "ru" else "apa"
@@ -180,14 +187,25 @@ def run(args: argparse.Namespace, directory: Path, out: TextIO | None = None, er
     for p in planned:
         other = ids.get(p.doc_id)
         if p.doc_id in seen:
-            print(f"csto-bot ingest: {p.source}: id '{p.doc_id}' is also that of {seen[p.doc_id]}: give each file its own --id", file=err)
+            print(
+                f"csto-bot ingest: {p.source}: id '{p.doc_id}' is also that of {seen[p.doc_id]}: give each file its own --id",
+                file=err,
+            )
             return 2
         seen[p.doc_id] = p.source
         if other is not None and not args.force:
-            print(f"csto-bot ingest: {p.source}: id '{p.doc_id}' is already taken by {other}: choose another --id, or --force to replace it", file=err)
+            print(
+                f"csto-bot ingest: {p.source}: id '{p.doc_id}' is already taken by {other}: "
+                "choose another --id, or --force to replace it",
+                file=err,
+            )
             return 2
         if other is not None and other != p.target:
-            print(f"csto-bot ingest: {p.source}: id '{p.doc_id}' is that of {other.name}, which --force does not remove: choose another --id", file=err)
+            print(
+                f"csto-bot ingest: {p.source}: id '{p.doc_id}' is that of {other.name}, which --force does not remove: "
+                "choose another --id",
+                file=err,
+            )
             return 2
     for p in planned:
         report(p, out, args.dry_run)

@@ -86,7 +86,9 @@ def check_zip(z: zipfile.ZipFile) -> None:
                 f"({info.file_size / 2**20:.0f} MB), a zip bomb or not a real document"
             )
     if total > MAX_UNZIPPED_BYTES:
-        raise IngestError(f"refused: the DOCX unpacks to {total / 2**20:.0f} MB, more than the limit of {MAX_UNZIPPED_BYTES / 2**20:.0f} MB")
+        raise IngestError(
+            f"refused: the DOCX unpacks to {total / 2**20:.0f} MB, more than the limit of {MAX_UNZIPPED_BYTES / 2**20:.0f} MB"
+        )
 
 
 def _looks_html(data: bytes) -> bool:
@@ -176,7 +178,11 @@ def decode(data: bytes, encoding: str | None, declared: str | None = None) -> tu
         except UnicodeDecodeError:
             pass
     guess, how = guess_encoding(data)
-    hint = f"it looks like {guess} ({how}); re-run with --encoding {guess}" if guess else "its encoding could not be detected; give it with --encoding"
+    hint = (
+        f"it looks like {guess} ({how}); re-run with --encoding {guess}"
+        if guess
+        else "its encoding could not be detected; give it with --encoding"
+    )
     raise IngestError(f"the file is not UTF-8 (byte 0x{data[offset]:02x} at offset {offset}): {hint}")
 
 

@@ -42,12 +42,13 @@ def _q(value: object) -> str:
 def render(doc_id: str, resolved: Resolved, extraction: Extraction, source: Path, data: bytes) -> str:
     v, src = resolved.values, resolved.sources
     lines = ["---"]
-    lines.append(f"# ingested by csto-bot ingest from {source.name} ({extraction.kind}, {extraction.summary}); sha256 {hashlib.sha256(data).hexdigest()}")
+    digest = hashlib.sha256(data).hexdigest()
+    lines.append(f"# ingested by csto-bot ingest from {source.name} ({extraction.kind}, {extraction.summary}); sha256 {digest}")
     lines.append(f"id: {_q(doc_id)}")
     for name in ("title", "authors", "year", "venue", "publisher", "volume", "issue", "pages", "url", "language", "citation"):
         comment = f"  # {src[name]}" if name in src else ""
         lines.append(f"{name}: {_q(v[name])}{comment}".replace("\n", " "))
-    note = f"Text extracted by csto-bot ingest from {source.name} ({extraction.kind}); the repairs made are listed in the comments below."
+    note = f"Text extracted by csto-bot ingest from {source.name} ({extraction.kind}); the repairs made are listed below."
     lines.append(f"note: {_q(note)}")
     for repair in extraction.repairs:
         lines.append(f"# repair: {repair}".replace("\n", " "))
@@ -58,7 +59,9 @@ def render(doc_id: str, resolved: Resolved, extraction: Extraction, source: Path
         lines.append(f"## {block.label}")
         for para in block.text.split("\n\n"):
             if _HEADING_LIKE.match(para):
-                raise IngestError(f"a paragraph on {block.label} starts with '## ', which the knowledge format reads as a heading")
+                raise IngestError(
+                    f"a paragraph on {block.label} starts with '## ', which the knowledge format reads as a heading"
+                )
             lines.append(para)
             lines.append("")
         if lines[-1] == "":

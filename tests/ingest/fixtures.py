@@ -29,7 +29,10 @@ def font_path() -> Path | None:
 
 HEADER_RU = "Новизна. Эксперимент. Традиции. 2025. Т. 11, № 4 (32)"
 TITLE_RU = "Угрозы безопасности на южных рубежах ОДКБ"
-CITATION_RU = "Для цитирования: Иванова А. С. Угрозы безопасности на южных рубежах ОДКБ // Новизна. Эксперимент. Традиции. 2025. Т. 11, № 4 (32). С. 47–49."
+CITATION_RU = (
+    "Для цитирования: Иванова А. С. Угрозы безопасности на южных рубежах ОДКБ // "
+    "Новизна. Эксперимент. Традиции. 2025. Т. 11, № 4 (32). С. 47–49."
+)
 P1 = (
     "Граница Таджикистана с Афганистаном остаётся главным направлением угроз для государств-членов "
     "Организации Договора о коллективной безопасности. Терроризм и наркотрафик с афганской стороны "
@@ -86,7 +89,7 @@ def _pdf(font: Path):
 
     pdf = Doc(format="A4")
     pdf.add_font("DejaVu", "", str(font))
-    pdf.set_creation_date(dt.datetime(2026, 3, 14, 9, 26, 53, tzinfo=dt.timezone.utc))
+    pdf.set_creation_date(dt.datetime(2026, 3, 14, 9, 26, 53, tzinfo=dt.UTC))
     pdf.set_margins(20, 25, 20)
     return pdf
 
@@ -158,7 +161,9 @@ ENGLISH_TEXT = [
 ]
 
 
-def english_pdf(font: Path, *, pages: int = 2, title: str | None = "Microsoft Word - draft.docx", author: str | None = "User") -> bytes:
+def english_pdf(
+    font: Path, *, pages: int = 2, title: str | None = "Microsoft Word - draft.docx", author: str | None = "User"
+) -> bytes:
     """No page labels; placeholder metadata (Word's "Microsoft Word - …" title, author "User")."""
     pdf = _pdf(font)
     pdf.set_auto_page_break(False)
@@ -251,20 +256,24 @@ HTML_RU = """<!DOCTYPE html>
 <link rel="canonical" href="https://journal.example.org/articles/csto-central-asia">
 </head>
 <body>
-<nav><ul><li><a href="/">Главная</a></li><li><a href="/archive">Архив номеров</a></li><li><a href="/about">О журнале</a></li></ul></nav>
+<nav><ul><li><a href="/">Главная</a></li><li><a href="/archive">Архив номеров</a></li><li>
+<a href="/about">О журнале</a></li></ul></nav>
 <div class="cookie-banner">Мы используем файлы cookie. Продолжая, вы соглашаетесь с политикой.</div>
 <aside class="sidebar"><h3>Популярное</h3><p>Самые читаемые статьи месяца о футболе и погоде.</p></aside>
 <main><article>
 <h1>ОДКБ и безопасность Центральной Азии</h1>
 <h2>Введение</h2>
-<p>Организация Договора о коллективной безопасности объединяет Россию, Беларусь, Казахстан, Кыргызстан и Таджикистан; её роль в Центральной Азии выросла после 2022 года.</p>
+<p>Организация Договора о коллективной безопасности объединяет Россию, Беларусь, Казахстан, Кыргызстан и Таджикистан;
+её роль в Центральной Азии выросла после 2022 года.</p>
 <h3>Методы</h3>
-<p>Исследование опирается на анализ официальных документов ОДКБ и заявлений руководителей государств-членов за 2014–2024 годы.</p>
+<p>Исследование опирается на анализ официальных документов ОДКБ и заявлений руководителей государств-членов за
+2014–2024 годы.</p>
 <h2>Результаты</h2>
 <p>Председательство Казахстана в 2024 году было направлено на стабилизацию, а не на углубление интеграции.</p>
 <p>Миротворческий потенциал организации остаётся ограниченным, хотя учения коллективных сил проводятся ежегодно.</p>
 </article></main>
-<section class="comments"><h2>Комментарии</h2><div class="comment"><p>Отличная статья, спасибо автору за интересный материал!</p></div></section>
+<section class="comments"><h2>Комментарии</h2><div class="comment">
+<p>Отличная статья, спасибо автору за интересный материал!</p></div></section>
 <footer><p>© 2024 Вестник евразийских исследований. Все права защищены.</p></footer>
 </body>
 </html>
@@ -274,11 +283,15 @@ HTML_RU = """<!DOCTYPE html>
 def russian_html(charset: str = "utf-8", *, meta: bool = True) -> bytes:
     text = HTML_RU.replace("{charset}", charset)
     if not meta:
-        text = "\n".join(line for line in text.splitlines() if "citation_" not in line and "DC." not in line and "canonical" not in line)
+        text = "\n".join(
+            line for line in text.splitlines() if "citation_" not in line and "DC." not in line and "canonical" not in line
+        )
     return text.encode("cp1251" if charset.lower() in ("windows-1251", "cp1251") else "utf-8")
 
 
-def english_docx(*, author: str = "Smith, John A.", title: str | None = "Collective security in Central Asia", created_year: int = 2019) -> bytes:
+def english_docx(
+    *, author: str = "Smith, John A.", title: str | None = "Collective security in Central Asia", created_year: int = 2019
+) -> bytes:
     import docx
 
     document = docx.Document()

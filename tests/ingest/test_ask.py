@@ -35,7 +35,11 @@ def ask(kb: Path, question: str, tmp_path: Path) -> dict:
 @pytest.mark.parametrize(
     ("question", "locator", "words"),
     [
-        ("What threats come from the Tajikistan–Afghanistan border to CSTO members?", "p. 47", "Граница Таджикистана с Афганистаном"),
+        (
+            "What threats come from the Tajikistan–Afghanistan border to CSTO members?",
+            "p. 47",
+            "Граница Таджикистана с Афганистаном",
+        ),
         ("Какие угрозы исходят с границы Таджикистана с Афганистаном?", "p. 47", "Граница Таджикистана с Афганистаном"),
         ("Когда был подписан Договор о коллективной безопасности?", "p. 48, note 1", "подписан 15 мая 1992 года"),
     ],
@@ -53,8 +57,7 @@ def test_ask_quotes_the_page(with_article: Path, tmp_path: Path, question: str, 
 def test_console_text_shows_the_page(with_article: Path, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("KNOWLEDGE_DIR", "TELEGRAM_BOT_TOKEN")}
     env["INDEX_DIR"] = str(tmp_path / "index")
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "ask", "--knowledge", str(with_article), "What threats come from the Tajikistan–Afghanistan border to CSTO members?"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=True,
-    )  # fmt: skip
+    question = "What threats come from the Tajikistan–Afghanistan border to CSTO members?"
+    command = [sys.executable, "-m", "bot", "ask", "--knowledge", str(with_article), question]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=True)
     assert "— [1] p. 47" in done.stdout

@@ -77,7 +77,19 @@ def test_no_year_from_creation_date_and_flags_win(ingest, kb: Path, font: Path, 
     assert meta["venue"] is None and meta["pages"] is None
     assert meta["authors"] == ["Иванова, Анна Сергеевна"]  # /Info Author, not split at the comma
     assert "CreationDate D:2026" in r.out and "not used for the year" in r.out
-    r = ingest("--knowledge", kb, pdf, "--id", "flags", "--year", "2024", "--authors", "Петров, Пётр; Сидорова, Анна", "--venue", "Журнал")
+    r = ingest(
+        "--knowledge",
+        kb,
+        pdf,
+        "--id",
+        "flags",
+        "--year",
+        "2024",
+        "--authors",
+        "Петров, Пётр; Сидорова, Анна",
+        "--venue",
+        "Журнал",
+    )
     assert r.rc == 0, r.err
     meta = front(kb / "flags.md")
     assert meta["year"] == 2024 and meta["authors"] == ["Петров, Пётр", "Сидорова, Анна"] and meta["venue"] == "Журнал"
@@ -111,7 +123,13 @@ def test_first_page_sets_the_labels(ingest, kb: Path, font: Path, tmp_path: Path
     pdf = write(tmp_path, "ru.pdf", fixtures.russian_pdf(font, labels=False))
     r = ingest("--knowledge", kb, pdf)
     assert r.rc == 0, r.err
-    assert {label for label, _ in passages(kb / "ru.md")} == {"PDF p. 1", "PDF pp. 1–2", "PDF p. 2", "PDF p. 2, note 1", "PDF p. 3"}
+    assert {label for label, _ in passages(kb / "ru.md")} == {
+        "PDF p. 1",
+        "PDF pp. 1–2",
+        "PDF p. 2",
+        "PDF p. 2, note 1",
+        "PDF p. 3",
+    }
 
 
 def test_dry_run_writes_nothing_and_output_is_deterministic(ingest, kb: Path, font: Path, tmp_path: Path) -> None:
