@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from pathlib import Path
 from typing import TextIO
 
 from bot.core.answer import Core
-from bot.render import render_sources, render_text
+from bot.render import WIDTH, render_sources, render_text
 from bot.words import word
 
 
@@ -35,12 +36,32 @@ def _enable_line_editing() -> None:
     atexit.register(save)
 
 
+def _cite(core: Core, sources: tuple[str, ...], arg: str) -> str:
+    """`/cite N`: the Nth source of the last answer in every citation style there is."""
+    if not sources:
+        return "Ask a question first; then /cite N gives source [N] of the answer."
+    if not arg.isdigit() or not 1 <= int(arg) <= len(sources):
+        return f"Which source? /cite 1 … /cite {len(sources)}."
+    document = core.document(sources[int(arg) - 1])
+    if document is None:
+        return "That source is no longer in the knowledge base; please ask again."
+    from bot.cite import citations
+
+    lines = []
+    for name, text in citations(document.meta):
+        lines.append(f"{name}:\n{textwrap.fill(text, WIDTH, initial_indent='  ', subsequent_indent='  ')}")
+    if document.meta.url:
+        lines.append(f"URL: {document.meta.url}")
+    return "\n\n".join(lines)
+
+
 def run_console(core: Core, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, lang: str = "en") -> int:
     interactive = stdin.isatty() and stdout.isatty()
     if interactive:
         _enable_line_editing()
     print(word(lang, "console_banner"), file=stdout)
     last: tuple[str, int] | None = None
+    last_sources: tuple[str, ...] = ()  # the document ids of the last answer's sources [1], [2], …
     while True:
         try:
             if interactive:
@@ -65,6 +86,9 @@ def run_console(core: Core, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdo
         if command == "/sources":
             print("\n\n".join(render_sources(core.documents, "text", lang)), file=stdout)
             continue
+        if command == "/cite" or command.startswith("/cite "):
+            print(_cite(core, last_sources, command.removeprefix("/cite").strip()), file=stdout)
+            continue
         if command == "/more":
             if last is None:
                 print(word(lang, "console_ask_first"), file=stdout)
@@ -77,6 +101,7 @@ def run_console(core: Core, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdo
             answer = core.answer(line)
         if answer.answered:
             last = (answer.question, answer.offset + len(answer.quotes))
+            last_sources = tuple(s.id for s in answer.sources)
         print(render_text(answer), file=stdout)
         if answer.more:
             print(word(lang, "console_more"), file=stdout)

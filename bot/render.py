@@ -129,8 +129,9 @@ def render_passage(view: PassageView, kind: str, lang: str = "en") -> list[str]:
     return _blocks(_render(f"passage.{ext}.j2", kind, view=view, lang=lang))
 
 
-def render_citation_html(source: Source, lang: str = "en") -> str:
-    return "\n\n".join(_blocks(_render("cite.html.j2", "html", source=source, lang=lang)))
+def render_citation_html(source: Source, lang: str = "en", styles: Sequence[tuple[str, str]] = ()) -> str:
+    """The source's own citation line, ready to copy, then the same in other styles (name, text)."""
+    return "\n\n".join(_blocks(_render("cite.html.j2", "html", source=source, lang=lang, styles=styles)))
 
 
 def render_about_html(version: str, documents: int, passages: int, lang: str = "en") -> str:

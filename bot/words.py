@@ -79,6 +79,7 @@ _EN = {
         "  /help      this text\n"
         "  /sources   every document in the knowledge base, with its citation\n"
         "  /more      more quotations for the last question\n"
+        "  /cite N    source [N] of the last answer: its own citation line, APA and ГОСТ\n"
         "  /quit      leave (Ctrl-D and Ctrl-C leave too)"
     ),
     "console_bye": "Bye.",
@@ -139,6 +140,7 @@ _RU = {
         "  /help      эта справка\n"
         "  /sources   все документы базы знаний с библиографическими ссылками\n"
         "  /more      ещё цитаты по последнему вопросу\n"
+        "  /cite N    источник [N] последнего ответа: его собственная ссылка, APA и ГОСТ\n"
         "  /quit      выход (также Ctrl-D и Ctrl-C)"
     ),
     "console_bye": "До свидания.",

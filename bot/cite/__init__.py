@@ -84,8 +84,21 @@ def render(meta: Any, style: str) -> str | None:
         entries = [str(entry) for entry in bibliography.bibliography()]
     if not entries:
         return None
-    text = " ".join(entries[0].split())
-    return re.sub(r"^1\.\s+", "", text)  # the list number of a one-entry bibliography
+    text = re.sub(r"^1\.\s+", "", " ".join(entries[0].split()))  # the list number of a one-entry bibliography
+    if not meta.authors:
+        text = _drop_substituted_title(text, " ".join(str(meta.title).split()))
+    return text
+
+
+def _drop_substituted_title(text: str, title: str) -> str:
+    """CSL's `substitute`: a title standing in for missing authors is not repeated later in the entry.
+    citeproc-py prints it twice ("Title. (n.d.). Title."), so the second one goes."""
+    first = text.find(title)
+    second = text.find(title, first + len(title)) if first >= 0 else -1
+    if second < 0:
+        return text
+    rest = text[second + len(title) :].lstrip(".").lstrip()
+    return (text[:second].rstrip() + (" " + rest if rest else "")).strip()
 
 
 def citations(meta: Any) -> list[tuple[str, str]]:
@@ -101,3 +114,8 @@ def citations(meta: Any) -> list[tuple[str, str]]:
         if text and all(text != t for _, t in out):
             out.append((STYLES[key][0], text))
     return out
+
+
+def styled_citations(meta: Any) -> list[tuple[str, str]]:
+    """APA and ГОСТ only (those that differ from the document's own line)."""
+    return citations(meta)[1:]

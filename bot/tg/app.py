@@ -36,6 +36,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import __version__
+from bot.cite import styled_citations
 from bot.config import Settings
 from bot.core.answer import Core, language_of, source_of
 from bot.core.models import Answer
@@ -295,7 +296,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if document is None:
             await context.bot.send_message(chat.id, text_for(state.lang, "expired"))
             return
-        await send_html(context, chat.id, [render_citation_html(source_of(document, int(arg)), state.lang)], reply_to=reply_to)
+        styles = await asyncio.to_thread(styled_citations, document.meta)
+        html = render_citation_html(source_of(document, int(arg)), state.lang, styles)
+        await send_html(context, chat.id, [html], reply_to=reply_to)
 
 
 async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
