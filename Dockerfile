@@ -4,9 +4,11 @@
 #   docker build -t csto-bot .
 #   docker run --rm --network=none csto-bot ask "Who are the members of the CSTO?"
 #   docker compose up -d                      # the bot, with .env, a health check and a restart policy
+#   docker build --build-arg EXTRAS=ingest -t csto-bot:ingest .   # with `csto-bot ingest` (PDF, HTML, DOCX)
 #
 # No secret goes into the image: the token and the webhook secret arrive through the environment at
-# run time (.dockerignore keeps .env out of the build context, and there is no build argument).
+# run time (.dockerignore keeps .env out of the build context). The one build argument, EXTRAS, names
+# optional dependency groups of pyproject.toml; the default image has none.
 
 # ---- build: wheels for the project and its dependencies, a virtual environment made of them, and
 # the search index of the bundled knowledge base.
@@ -20,19 +22,24 @@ WORKDIR /src
 
 # Dependencies first, from pyproject.toml alone, so that a change of code or knowledge reuses this
 # layer. Binary wheels only: the runtime has no compilers, and neither should the build need them.
+# EXTRAS: comma-separated extras to include, e.g. "ingest" (the parsers of `csto-bot ingest`, about 85 MB).
+ARG EXTRAS=""
 COPY pyproject.toml ./
-RUN python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+RUN python -c 'import os, tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+extras = [e.strip() for e in os.environ.get("EXTRAS", "").split(",") if e.strip()]; \
+print("\n".join(p["dependencies"] + [d for e in extras for d in p["optional-dependencies"][e]]))' \
         > requirements.txt \
  && pip wheel --wheel-dir /wheels --only-binary=:all: --requirement requirements.txt
 
 COPY README.md ./
 COPY bot/ bot/
 COPY knowledge/ knowledge/
-# The venv has no pip of its own: the build stage's pip installs into it from /wheels, offline.
+# The venv has no pip of its own: the build stage's pip installs into it from /wheels, offline
+# (requirements.txt: the dependencies and those of the EXTRAS asked for).
 # numpy's own test suite (about 17 MB of the image's budget) is never run here: dropped.
 RUN pip wheel --wheel-dir /wheels --no-deps . \
  && python -m venv --without-pip /opt/venv \
- && pip --python /opt/venv/bin/python install --no-index --find-links /wheels /wheels/csto_bot-*.whl \
+ && pip --python /opt/venv/bin/python install --no-index --find-links /wheels --requirement requirements.txt /wheels/csto_bot-*.whl \
  && find /opt/venv/lib/python3*/site-packages/numpy -depth -type d -name tests -exec rm -rf {} + \
  && /opt/venv/bin/csto-bot check
 
