@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import re
 import statistics
 import unicodedata
@@ -86,9 +85,9 @@ def _page_lines(pdfium_c, page, textpage, index: int) -> tuple[list[Line], int]:
         size, baseline = h, bottom
         if at is not None and at >= 0:
             size = pdfium_c.FPDFText_GetFontSize(textpage, at) or h
-            x, y = ctypes.c_double(), ctypes.c_double()
-            if pdfium_c.FPDFText_GetCharOrigin(textpage, at, ctypes.byref(x), ctypes.byref(y)):
-                baseline = y.value
+            # The loose box spans the font's descent to ascent: its bottom sits a fixed distance
+            # below the baseline, so line to line it measures the pitch.
+            baseline = textpage.get_charbox(at, loose=True)[1]
         pieces.append(Line(index, left, right, top, bottom, float(size), text, baseline, [text]))
     pieces.sort(key=lambda p: (-round(p.top, 0), p.x0))
     lines: list[Line] = []
