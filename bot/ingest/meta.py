@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import cast
 
 from bot.ingest.model import Extraction, IngestError, Stated
 
@@ -128,7 +129,7 @@ def resolve(extraction: Extraction, flags: dict[str, object]) -> Resolved:
     if not values["title"] and "title_fallback" in stated:
         values["title"], sources["title"] = " ".join(str(stated["title_fallback"].value).split()), stated["title_fallback"].source
     kept = []
-    for author in values["authors"]:
+    for author in cast(list[str], values["authors"]):
         if author.casefold() in PLACEHOLDER_AUTHORS:
             notes.append(f"author “{author}” ({sources['authors']}) is a placeholder: dropped")
         else:
@@ -155,7 +156,7 @@ def resolve(extraction: Extraction, flags: dict[str, object]) -> Resolved:
         if name == "authors":
             value = split_authors(value)
         elif name == "year":
-            value = int(value)
+            value = int(str(value))
         elif name == "language":
             code = language_code(str(value))
             if code is None:

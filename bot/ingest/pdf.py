@@ -261,8 +261,8 @@ def _join(para: Para, label_of, repairs: list[str]) -> str:
             continue
         end = text[-1]
         if end in HYPHENS and len(text) > 1 and text[-2].isalpha() and piece[:1].islower():
-            word_a = re.search(r"\S+$", text).group(0).replace("\u0002", "-")
-            word_b = re.match(r"\S+", piece).group(0)
+            word_a = text.split()[-1].replace("\u0002", "-")  # text ends in a letter and a hyphen: not blank
+            word_b = piece.split()[0]
             repairs.append(f"hyphen joined: “{word_a}” + “{word_b}” ({label_of(ln.page)})")
             text = text[:-1] + piece
         elif end == "\u0002":

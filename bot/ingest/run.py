@@ -9,7 +9,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 from bot.ingest.meta import FIELDS, Resolved, resolve
 from bot.ingest.model import Extraction, IngestError
@@ -90,7 +90,8 @@ def built_citation(values: dict[str, object]) -> tuple[str, str]:
     if text:
         return text, f"built from the metadata ({STYLES[style][0]}, citeproc-py)"
     # Without citeproc-py: the metadata in a neutral order, nothing added.
-    parts = [", ".join(values["authors"]) if values["authors"] else None, str(values["title"])]
+    authors = cast(list[str], values["authors"])
+    parts: list[object] = [", ".join(authors) if authors else None, str(values["title"])]
     parts += [values.get(k) for k in ("venue", "year", "volume", "issue", "pages")]
     return ". ".join(str(p) for p in parts if p), "built from the metadata (citeproc-py not installed: fields in order)"
 

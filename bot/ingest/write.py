@@ -12,6 +12,7 @@ from bot.ingest.meta import Resolved
 from bot.ingest.model import Block, Extraction, IngestError
 from bot.ingest.textcheck import LineTiler, in_text, skeleton
 from bot.knowledge.load import parse_document
+from bot.knowledge.model import Problem
 
 _HEADING_LIKE = re.compile(r"^##\s")
 _SLUG = {
@@ -73,7 +74,7 @@ def render(doc_id: str, resolved: Resolved, extraction: Extraction, source: Path
 def verify(path: Path, text: str, extraction: Extraction) -> None:
     """The file the loader will read must give back exactly these passages, each the source's own
     words (whitespace and the listed repairs aside)."""
-    problems: list = []
+    problems: list[Problem] = []
     document = parse_document(path, text, problems)
     if problems or document is None:
         raise IngestError("the written document would not load: " + "; ".join(str(p) for p in problems))

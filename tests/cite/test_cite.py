@@ -18,7 +18,9 @@ pytest.importorskip("citeproc")
 
 
 def meta(**fields: object) -> SimpleNamespace:
-    base = dict(id="x", title="T", authors=[], year=None, venue=None, publisher=None, volume=None, issue=None, pages=None)
+    base: dict[str, object] = dict(
+        id="x", title="T", authors=[], year=None, venue=None, publisher=None, volume=None, issue=None, pages=None
+    )
     base.update(url=None, language="en", citation="Own line.")
     base.update(fields)
     return SimpleNamespace(**base)
