@@ -4,13 +4,16 @@ PTB's own Updater confirms a batch (by asking for the next offset) as soon as it
 a crash between fetching and answering loses questions. Here the offset sent to getUpdates is the
 lowest update id still being handled; updates seen again while in flight are skipped, and a small
 journal of handled ids stops a restarted bot from answering twice what it answered just before
-a crash.
+a crash. The journal is keyed to the bot and the Bot API server, and trusts an id only at or above
+the last confirmed offset and only for the same content, so it can never drop a new update.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 import random
 from collections.abc import Callable
@@ -29,43 +32,123 @@ BATCH = 100  # updates per getUpdates (Telegram's default limit)
 REPOLL_AFTER = 10  # with a full batch in hand, ask again once this many of the oldest are done
 
 
+def fingerprint(update: Update) -> str:
+    """A digest of the update's content: Telegram delivers the same update again byte for byte, while a
+    new update that reuses an id (a fresh Bot API server, another bot) differs in its message, date or
+    query id."""
+    body = json.dumps(update.to_dict(), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.blake2b(body.encode(), digest_size=8).hexdigest()
+
+
+def journal_key(bot_id: int, api_base_url: str) -> str:
+    """Which bot on which Bot API server a journal belongs to (the URL hashed: it may carry secrets)."""
+    return f"bot={bot_id} api={hashlib.sha256(api_base_url.encode()).hexdigest()[:16]}"
+
+
 class Journal:
-    """Update ids already handled, kept in a small append-only file (compacted now and then)."""
+    """Updates already handled, so that a restarted bot does not answer again what it answered just
+    before it stopped, and the offset last confirmed to Telegram; one small append-only file.
 
-    def __init__(self, path: Path | None) -> None:
+    An update is skipped as handled only if all of these hold: the journal belongs to this bot on this
+    Bot API server (`key`), its id is at or above the last confirmed offset (below it, Telegram cannot
+    deliver an id again, so it is a new update from a server whose ids started over), and its content
+    is the one handled under that id (`fingerprint`). When the ids go back below the confirmed offset,
+    the server started over: everything remembered from before is forgotten.
+
+    File: a header line `#journal <key>`, then `<update id> <fingerprint>` per handled update and
+    `o <offset>` per confirmed offset. A torn line costs only itself.
+    """
+
+    def __init__(self, path: Path | None, key: str | None = None) -> None:
         self.path = path
-        self.ids: set[int] = set()
+        self.key = key
+        self.entries: dict[int, str | None] = {}  # update id → fingerprint (None: an old unkeyed journal)
+        self.confirmed = 0  # every update id below this one is confirmed to Telegram
         self._appended = 0
-        if path is not None:
-            with contextlib.suppress(OSError, ValueError):
-                # One damaged entry (a torn write) must not discard the others: skip it alone.
-                words = path.read_text(errors="replace").split()[-JOURNAL_KEEP:]
-                self.ids = {int(x) for x in words if x.isascii() and x.isdigit()}
+        self._rewrite = key is not None  # until a journal with this key's header is found
+        self._session: set[int] = set()  # ids handled by this process
+        if path is None:
+            return
+        try:
+            lines = path.read_text(errors="replace").splitlines()
+        except OSError:
+            return
+        header = lines[0] if lines and lines[0].startswith("#journal") else None
+        if key is not None and header != f"#journal {key}":
+            if lines:
+                log.info("update journal %s belongs to another bot or Bot API server (or is older): starting afresh", path)
+            return
+        self._rewrite = False
+        for line in lines[1 if header else 0 :]:
+            words = line.split()
+            if len(words) == 2 and words[0] == "o" and words[1].isascii() and words[1].isdigit():
+                self.confirm(int(words[1]), write=False)
+            elif words and words[0].isascii() and words[0].isdigit() and len(words) <= 2:
+                self.entries[int(words[0])] = words[1] if len(words) == 2 else None
+        self.entries = {i: fp for i, fp in self.entries.items() if i >= self.confirmed}
 
-    def add(self, update_id: int) -> None:
-        self.ids.add(update_id)
+    @property
+    def ids(self) -> set[int]:
+        return set(self.entries)
+
+    def handled(self, update: Update) -> bool:
+        """Whether this very update was handled already (then it is skipped, and the caller logs it)."""
+        remembered = self.entries.get(update.update_id)
+        if update.update_id < self.confirmed or remembered is None or remembered != fingerprint(update):
+            return False
+        self._session.add(update.update_id)  # seen again until confirmed: no second log line
+        return True
+
+    def handled_now(self, update_id: int) -> bool:
+        """Handled by this process (and still remembered): Telegram delivers it until it is confirmed."""
+        return update_id in self._session and update_id in self.entries
+
+    def add(self, update: Update) -> None:
+        digest = fingerprint(update)
+        self.entries[update.update_id] = digest
+        self._session.add(update.update_id)
+        if len(self.entries) > JOURNAL_KEEP:  # webhook mode confirms no offsets: keep the newest ids
+            for old in sorted(self.entries)[: len(self.entries) - JOURNAL_KEEP]:
+                del self.entries[old]
+        self._append(f"{update.update_id} {digest}\n")
+
+    def confirm(self, offset: int, *, write: bool = True) -> None:
+        """Telegram has confirmed every update below `offset` (a getUpdates with it succeeded)."""
+        if offset == self.confirmed:
+            return
+        if offset < self.confirmed:
+            # Ids never go back on one server: this one started over (or ids were drawn afresh after a
+            # long silence). What was remembered is from before; only this run's entries can matter.
+            log.info("update ids went back from %d to %d: the Bot API server started over", self.confirmed, offset)
+            self.entries = {i: fp for i, fp in self.entries.items() if i in self._session}
+            self._rewrite = True
+        self.confirmed = offset
+        self.entries = {i: fp for i, fp in self.entries.items() if i >= offset}
+        self._session = {i for i in self._session if i in self.entries}
+        if write:
+            self._append(f"o {offset}\n")
+
+    def _append(self, line: str) -> None:
         if self.path is None:
             return
         try:
-            with self.path.open("a") as f:
-                f.write(f"{update_id}\n")
-            self._appended += 1
-            if self._appended >= JOURNAL_KEEP:
+            if self._rewrite or self._appended >= JOURNAL_KEEP:
                 self._compact()
+            with self.path.open("a") as f:
+                f.write(line)
+            self._appended += 1
         except OSError as e:
             log.warning("cannot write the update journal %s: %s", self.path, e)
 
-    def forget_below(self, offset: int) -> None:
-        """Ids below a confirmed offset can never come back: drop them from memory."""
-        self.ids = {i for i in self.ids if i >= offset} if len(self.ids) > JOURNAL_KEEP else self.ids
-
     def _compact(self) -> None:
         assert self.path is not None
-        keep = sorted(self.ids)[-JOURNAL_KEEP:]
+        header = f"#journal {self.key}\n" if self.key is not None else ""
+        body = "".join(f"{i} {fp}\n" if fp else f"{i}\n" for i, fp in sorted(self.entries.items()))
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("".join(f"{i}\n" for i in keep))
+        tmp.write_text(f"{header}o {self.confirmed}\n{body}")
         tmp.replace(self.path)
         self._appended = 0
+        self._rewrite = False
 
 
 class Poller:
@@ -84,6 +167,7 @@ class Poller:
         self.allowed_updates = allowed_updates or Update.ALL_TYPES
         self.inflight: dict[int, asyncio.Task[None]] = {}
         self.max_seen = -1
+        self._sent_offset: int | None = None  # the offset of the last getUpdates
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -99,7 +183,7 @@ class Poller:
         try:
             await self.app.process_update(update)
         finally:
-            self.journal.add(update.update_id)
+            self.journal.add(update)
             self.inflight.pop(update.update_id, None)
 
     async def run(self) -> None:
@@ -123,15 +207,21 @@ class Poller:
                 continue
             if updates is None:
                 break
-            fresh = [u for u in updates if u.update_id not in self.inflight and u.update_id not in self.journal.ids]
+            if self._sent_offset is not None:
+                self.journal.confirm(self._sent_offset)  # that getUpdates succeeded: Telegram confirmed below it
+            fresh = []
+            for update in updates:
+                if update.update_id in self.inflight or self.journal.handled_now(update.update_id):
+                    continue  # handled (or being handled) by this process, and seen again until confirmed
+                if self.journal.handled(update):
+                    log.info("update %d skipped: handled before the restart (update journal)", update.update_id)
+                    continue
+                fresh.append(update)
             for update in fresh:
                 self.max_seen = max(self.max_seen, update.update_id)
                 self.inflight[update.update_id] = asyncio.create_task(self._handle(update))
             for update in updates:
                 self.max_seen = max(self.max_seen, update.update_id)
-            offset = self.offset()
-            if offset is not None:
-                self.journal.forget_below(offset)
             if updates and not fresh and self.inflight:
                 # Only updates still being handled came back: wait for one to finish instead of spinning.
                 # A full batch cannot change until the oldest are confirmed, and every getUpdates returns
@@ -147,9 +237,10 @@ class Poller:
 
     async def _fetch(self) -> tuple[Update, ...] | None:
         """One long poll; None when asked to stop meanwhile."""
+        self._sent_offset = offset = self.offset()
         poll = asyncio.ensure_future(
             self.app.bot.get_updates(
-                offset=self.offset(),
+                offset=offset,
                 timeout=POLL_TIMEOUT,
                 read_timeout=POLL_TIMEOUT + 10,
                 allowed_updates=self.allowed_updates,
@@ -174,6 +265,7 @@ class Poller:
         if offset is not None:
             with contextlib.suppress(TelegramError):
                 await self.app.bot.get_updates(offset=offset, timeout=0, limit=1)
+                self.journal.confirm(offset)
 
     async def _sleep(self, seconds: float) -> None:
         """Wait (a back-off, a 429's retry_after) while still beating: waiting is not being stuck."""

@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.core.answer import Core
 from bot.tg.app import build_application, register_commands
 from bot.tg.health import Heartbeat, heartbeat_path, start_watchdog
-from bot.tg.polling import Journal, Poller
+from bot.tg.polling import Journal, Poller, journal_key
 from bot.tg.ptb import BotApp
 from bot.tg.reload import CoreHolder
 from bot.tg.webhook import make_web_app
@@ -62,8 +62,8 @@ def install_redaction(*secret_values: str) -> None:
 
 
 def journal_path(settings: Settings) -> Path:
-    """The journal of handled updates lives beside the heartbeat (a state volume in the container)."""
-    return heartbeat_path(settings).with_name("csto-bot.updates")
+    """The journal of handled updates lives in the state directory (beside the heartbeat by default)."""
+    return settings.state_path() / "csto-bot.updates"
 
 
 def run_telegram(settings: Settings, core: Core, loader: Callable[[], Core]) -> int:
@@ -121,9 +121,12 @@ async def serve(settings: Settings, holder: CoreHolder, webhook_secret: str) -> 
     loop.add_signal_handler(signal.SIGHUP, on_sighup)
     heartbeat = Heartbeat(heartbeat_path(settings))
     start_watchdog(heartbeat)
-    journal = Journal(journal_path(settings))
     if not await _initialize(app, stop):
         return
+    # Keyed to this bot on this Bot API server: another bot's or another server's ids mean nothing here.
+    with contextlib.suppress(OSError):
+        journal_path(settings).parent.mkdir(parents=True, exist_ok=True)
+    journal = Journal(journal_path(settings), journal_key(app.bot.id, settings.telegram_api_base_url))
     try:
         await app.start()
         try:

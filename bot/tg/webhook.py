@@ -39,9 +39,11 @@ class UpdateHandler(tornado.web.RequestHandler):
         if update is None:
             self.set_status(400)
             return
-        if update.update_id not in self.journal.ids:
+        if self.journal.handled(update):
+            log.info("update %d skipped: handled already (update journal)", update.update_id)
+        else:
             await self.app.process_update(update)
-            self.journal.add(update.update_id)
+            self.journal.add(update)
         self.set_status(200)
 
     def get(self) -> None:

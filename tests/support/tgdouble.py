@@ -296,6 +296,7 @@ class TelegramDouble:
         strict_html: bool = True,
         callback_ttl: float = 15.0,
         webhook_retry_delay: float = 0.2,
+        first_update_id: int = 100001,
     ) -> None:
         self.token = token
         self.strict_html = strict_html
@@ -322,7 +323,7 @@ class TelegramDouble:
         self._faults: list[_Fault] = []
         self._pending: list[dict[str, Any]] = []
         self._updates: dict[int, dict[str, Any]] = {}
-        self._update_ids = itertools.count(100001)
+        self._update_ids = itertools.count(first_update_id)  # 1: a fresh self-hosted server
         self._query_ids = itertools.count(1)
         self._allowed: frozenset[str] = DEFAULT_ALLOWED
         self._poll_generation = 0

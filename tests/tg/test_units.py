@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from telegram import Update
 
 from bot.core.answer import Core
 from bot.tg.app import answer_keyboard
@@ -62,7 +63,7 @@ def test_journal_survives_a_restart_and_compacts(tmp_path: Path) -> None:
     path = tmp_path / "journal"
     journal = Journal(path)
     for update_id in range(10):
-        journal.add(update_id)
+        journal.add(Update(update_id))
     assert Journal(path).ids == set(range(10))
     assert Journal(tmp_path / "missing").ids == set()
     path.write_text("garbage\n")
