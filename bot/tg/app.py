@@ -21,7 +21,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -54,7 +54,7 @@ from bot.tg.html import html_to_plain, split_html
 from bot.tg.ptb import BotApp
 from bot.tg.quota import QuestionQuota, Verdict
 from bot.tg.reload import CoreHolder
-from bot.tg.retry import RetryingLimiter
+from bot.tg.retry import RetryingLimiter, surely_not_processed
 from bot.words import LANGS, MENU, word
 
 log = logging.getLogger(__name__)
@@ -366,17 +366,25 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     raise ApplicationHandlerStop
 
 
+def apology_key(error: BaseException | None) -> str:
+    """A call that went out but was never confirmed (a read timeout, a connection dropped after the
+    request was written) may well have been delivered: say so rather than the plain apology."""
+    ambiguous = isinstance(error, NetworkError) and not isinstance(error, BadRequest) and not surely_not_processed(error)
+    return "maybe_sent" if ambiguous else "error"
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log with the traceback, tell the user in one sentence, keep serving everyone else."""
     log.error("error while handling an update", exc_info=context.error)
     if not isinstance(update, Update):
         return
     lang = user_lang(update)
+    key = apology_key(context.error)
     with suppress(TelegramError):
         if update.callback_query:
-            await update.callback_query.answer(text_for(lang, "error"))
+            await update.callback_query.answer(text_for(lang, key))
         elif update.effective_chat and not update.inline_query:
-            await context.bot.send_message(update.effective_chat.id, text_for(lang, "error"))
+            await context.bot.send_message(update.effective_chat.id, text_for(lang, key))
 
 
 async def register_commands(app: BotApp) -> None:
