@@ -1,4 +1,4 @@
-"""The `csto-bot` command: ask, console, check, eval, telegram, health."""
+"""The `csto-bot` command: ask, console, check, eval, report, telegram, health."""
 
 from __future__ import annotations
 
@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("check", parents=[common], help="validate a knowledge base")
     ev = sub.add_parser("eval", parents=[common], help="measure answers against a questions file")
     ev.add_argument("file", type=Path, nargs="+", help="questions files (JSON lines); several are scored together")
+    rep = sub.add_parser("report", parents=[common], help="declined and 👎 questions from the question store, grouped")
+    rep.add_argument("--jsonl", type=Path, metavar="FILE", help="also write them as an eval file (empty expect)")
+    rep.add_argument("--days", type=float, metavar="N", help="only the last N days (default: STORE_DAYS)")
     sub.add_parser("telegram", parents=[common], help="run the Telegram bot")
     sub.add_parser("health", parents=[common], help="exit 0 when the running bot is alive (container health check)")
     from bot.ingest.run import add_arguments as ingest_arguments
@@ -89,6 +92,31 @@ def explain(answer: Answer) -> str:
     if e.unknown:
         lines.append("  words no passage uses: " + ", ".join(e.unknown))
     return "\n".join(lines)
+
+
+def _report_command(settings: Settings, core: Core, days: float | None, jsonl: Path | None) -> int:
+    import sqlite3
+    import time
+
+    from bot.store.db import DAY, read_rows
+    from bot.store.report import group_questions, needs_attention, render_report, write_jsonl
+
+    path = settings.store_path()
+    if not path.exists():
+        print(f"csto-bot: no question store at {path} (see STATE_DIR and STORE_QUESTIONS)", file=sys.stderr)
+        return 1
+    days = days if days is not None else settings.store_days
+    try:
+        rows = read_rows(path, time.time() - days * DAY)
+    except (sqlite3.Error, OSError) as e:
+        print(f"csto-bot: cannot read the question store {path}: {e}", file=sys.stderr)
+        return 2
+    groups = group_questions(needs_attention(rows), core.retriever.analyzer.terms)
+    print(render_report(rows, groups, days))
+    if jsonl is not None:
+        count = write_jsonl(groups, jsonl)
+        print(f"\n{count} question(s) written to {jsonl}: fill in expect, then `csto-bot eval {jsonl}`")
+    return 0
 
 
 # What a shell reports for a program that a closed pipe stopped (128 + SIGPIPE).
@@ -170,10 +198,18 @@ def _run(argv: list[str] | None) -> int:
         for line in report.lines():
             print(line)
         return 0
+    if command == "report":
+        return _report_command(settings, core, args.days, args.jsonl)
     if command == "console":
         from bot.console import run_console
+        from bot.store.db import open_store
 
-        return run_console(core)
+        store = open_store(settings)
+        try:
+            return run_console(core, store=store)
+        finally:
+            if store is not None:
+                store.close()
     if command == "telegram":
         from bot.tg.run import run_telegram
 

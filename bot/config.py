@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -53,7 +54,22 @@ class Settings(BaseSettings):
     heartbeat_file: Path | None = None
     log_level: str = "INFO"
 
+    # State: the update journal and the question store
+    state_dir: Path | None = Field(default=None, description="where the bot keeps its state; empty = beside the heartbeat")
+    store_questions: bool = True
+    store_user_ids: bool = False
+    store_days: int = Field(default=90, ge=1, le=3650)
+
     _split_ids = field_validator("allowed_ids", "admin_ids", mode="before")(_id_set)
 
     def knowledge_path(self) -> Path:
         return self.knowledge_dir or bundled_knowledge()
+
+    def state_path(self) -> Path:
+        """The directory of the bot's state: STATE_DIR, else the heartbeat's directory (a temp directory)."""
+        if self.state_dir is not None:
+            return self.state_dir
+        return self.heartbeat_file.parent if self.heartbeat_file is not None else Path(tempfile.gettempdir())
+
+    def store_path(self) -> Path:
+        return self.state_path() / "csto-bot.sqlite3"

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.core.answer import Core
+from bot.core.models import Answer, Kind
 from bot.render import WIDTH, render_sources, render_text
+from bot.store.db import Store
 from bot.words import word
 
 
@@ -55,13 +57,23 @@ def _cite(core: Core, sources: tuple[str, ...], arg: str) -> str:
     return "\n\n".join(lines)
 
 
-def run_console(core: Core, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, lang: str = "en") -> int:
+def record(store: Store | None, answer: Answer) -> int | None:
+    """Keep a question and its outcome (answers and declines; not greetings or help)."""
+    if store is None or answer.kind is Kind.HELP:
+        return None
+    return store.record(answer.question, answer.lang, answer.answered, [q.passage_id for q in answer.quotes], "console")
+
+
+def run_console(
+    core: Core, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, lang: str = "en", store: Store | None = None
+) -> int:
     interactive = stdin.isatty() and stdout.isatty()
     if interactive:
         _enable_line_editing()
     print(word(lang, "console_banner"), file=stdout)
     last: tuple[str, int] | None = None
     last_sources: tuple[str, ...] = ()  # the document ids of the last answer's sources [1], [2], …
+    rated: int | None = None  # the store row of the last question, for /good and /bad
     while True:
         try:
             if interactive:
@@ -88,6 +100,18 @@ def run_console(core: Core, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdo
             continue
         if command == "/cite" or command.startswith("/cite "):
             print(_cite(core, last_sources, command.removeprefix("/cite").strip()), file=stdout)
+        if command in ("/good", "/bad") or command.startswith("/bad "):
+            if store is None:
+                print(word(lang, "console_store_off"), file=stdout)
+            elif rated is None:
+                print(word(lang, "console_rate_first"), file=stdout)
+            else:
+                value = 1 if command == "/good" else -1
+                store.vote(rated, value)
+                comment = line[len("/bad") :].strip() if value < 0 else ""
+                if comment:
+                    store.comment(rated, comment)
+                print(word(lang, "console_noted_up" if value > 0 else "console_noted_down"), file=stdout)
             continue
         if command == "/more":
             if last is None:
@@ -99,6 +123,7 @@ def run_console(core: Core, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdo
             continue
         else:
             answer = core.answer(line)
+            rated = record(store, answer) if answer.kind is not Kind.HELP else rated
         if answer.answered:
             last = (answer.question, answer.offset + len(answer.quotes))
             last_sources = tuple(s.id for s in answer.sources)

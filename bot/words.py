@@ -67,6 +67,18 @@ _EN = {
     "reload_ok": "Knowledge reloaded: {d} documents, {p} passages.",
     "reload_bad": "The new knowledge is invalid, so the old one keeps answering:",
     "admins_only": "Only administrators can do that.",
+    # Telegram: votes under answers, the comment after a 👎, /stats
+    "vote_up": "Thank you!",
+    "vote_down": "Thank you — noted.",
+    "vote_asker": "Only the person who asked can rate this answer.",
+    "ask_comment": "What were you looking for? Reply to this message in a few words: it shows the curator what to add.",
+    "comment_hint": "What were you looking for?",
+    "store_off": "Questions are not kept (STORE_QUESTIONS=off), so there are no statistics.",
+    "stats": (
+        "Questions in the last day: {d}; in the last week: {w}.\nAnswered (week): {answered}.\n👍 among the votes (week): {up}."
+    ),
+    "stats_top": "Most frequent declined questions (week):",
+    "stats_none": "No declined questions this week.",
     # Telegram: the command menu (setMyCommands)
     "cmd_start": "What this bot is, with example questions",
     "cmd_help": "How to ask, commands and buttons",
@@ -81,12 +93,18 @@ _EN = {
         "  /sources   every document in the knowledge base, with its citation\n"
         "  /more      more quotations for the last question\n"
         "  /cite N    source [N] of the last answer: its own citation line, APA and ГОСТ\n"
+        "  /good      the last answer helped (👍)\n"
+        "  /bad [what you were looking for]   it did not (👎), with an optional comment\n"
         "  /quit      leave (Ctrl-D and Ctrl-C leave too)"
     ),
     "console_bye": "Bye.",
     "console_ask_first": "Ask a question first.",
     "console_unknown": "Unknown command {command}. Try /help.",
     "console_more": "Type /more for the next quotations.",
+    "console_rate_first": "Ask a question first; /good and /bad rate the last answer.",
+    "console_store_off": "Nothing is kept (STORE_QUESTIONS=off), so there is nothing to rate.",
+    "console_noted_up": "Noted: 👍. Thank you.",
+    "console_noted_down": "Noted: 👎. Thank you — it shows the curator what to add.",
 }
 
 _RU = {
@@ -131,6 +149,15 @@ _RU = {
     "reload_ok": "База знаний обновлена: документов {d}, фрагментов {p}.",
     "reload_bad": "Новая база знаний содержит ошибки, поэтому отвечает прежняя:",
     "admins_only": "Это могут делать только администраторы.",
+    "vote_up": "Спасибо!",
+    "vote_down": "Спасибо — учтено.",
+    "vote_asker": "Оценить ответ может только тот, кто задал вопрос.",
+    "ask_comment": "Что вы искали? Ответьте на это сообщение в нескольких словах: так куратор поймёт, что добавить.",
+    "comment_hint": "Что вы искали?",
+    "store_off": "Вопросы не сохраняются (STORE_QUESTIONS=off), поэтому статистики нет.",
+    "stats": "Вопросов за сутки: {d}; за неделю: {w}.\nС ответом (неделя): {answered}.\n👍 среди оценок (неделя): {up}.",
+    "stats_top": "Самые частые вопросы без ответа (неделя):",
+    "stats_none": "За неделю вопросов без ответа не было.",
     "cmd_start": "Что это за бот и примеры вопросов",
     "cmd_help": "Как спрашивать, команды и кнопки",
     "cmd_sources": "Все источники с библиографическими ссылками",
@@ -143,12 +170,18 @@ _RU = {
         "  /sources   все документы базы знаний с библиографическими ссылками\n"
         "  /more      ещё цитаты по последнему вопросу\n"
         "  /cite N    источник [N] последнего ответа: его собственная ссылка, APA и ГОСТ\n"
+        "  /good      последний ответ помог (👍)\n"
+        "  /bad [что вы искали]   не помог (👎), с необязательным комментарием\n"
         "  /quit      выход (также Ctrl-D и Ctrl-C)"
     ),
     "console_bye": "До свидания.",
     "console_ask_first": "Сначала задайте вопрос.",
     "console_unknown": "Неизвестная команда {command}. Попробуйте /help.",
     "console_more": "Напишите /more, чтобы получить следующие цитаты.",
+    "console_rate_first": "Сначала задайте вопрос; /good и /bad оценивают последний ответ.",
+    "console_store_off": "Ничего не сохраняется (STORE_QUESTIONS=off), поэтому оценивать нечего.",
+    "console_noted_up": "Учтено: 👍. Спасибо.",
+    "console_noted_down": "Учтено: 👎. Спасибо — так куратор видит, что добавить.",
 }
 
 WORDS: Mapping[str, Mapping[str, str]] = MappingProxyType({"en": MappingProxyType(_EN), "ru": MappingProxyType(_RU)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,8 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m bot ARGS` as a user would, with no Telegram token in the environment."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    # The console keeps its questions in the state directory: the tests' own, not the machine's /tmp one.
+    full_env.setdefault("STATE_DIR", str(Path(tempfile.gettempdir()) / f"csto-bot-tests-{os.getpid()}"))
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],

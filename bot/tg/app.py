@@ -6,16 +6,18 @@ import asyncio
 import logging
 import re
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from telegram import (
     BotCommand,
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InlineQueryResultsButton,
     InputTextMessageContent,
     LinkPreviewOptions,
+    Message,
     MessageEntity,
     ReplyParameters,
     Update,
@@ -39,7 +41,7 @@ from bot import __version__
 from bot.cite import styled_citations
 from bot.config import Settings
 from bot.core.answer import Core, language_of, source_of
-from bot.core.models import Answer
+from bot.core.models import Answer, Kind
 from bot.render import (
     render_about_html,
     render_citation_html,
@@ -49,7 +51,10 @@ from bot.render import (
     render_passage,
     render_sources,
 )
+from bot.store.db import Store
+from bot.store.report import compute_stats
 from bot.tg.buttons import AnswerState, AnswerStore
+from bot.tg.feedback import PendingComments, mark_vote, vote_buttons
 from bot.tg.html import html_to_plain, split_html
 from bot.tg.ptb import BotApp
 from bot.tg.quota import QuestionQuota, Verdict
@@ -70,6 +75,8 @@ class Services:
     holder: CoreHolder
     store: AnswerStore
     limiter: QuestionQuota
+    questions: Store | None = None  # the question store (bot.store); None when STORE_QUESTIONS=off
+    pending: PendingComments = field(default_factory=PendingComments)
 
     @property
     def core(self) -> Core:
@@ -120,7 +127,7 @@ async def send_html(
             )  # fmt: skip
 
 
-def answer_keyboard(answer: Answer, key: str) -> InlineKeyboardMarkup | None:
+def answer_keyboard(answer: Answer, key: str, votes: bool = False) -> InlineKeyboardMarkup | None:
     if not answer.quotes:
         return None
     lang = answer.lang
@@ -135,7 +142,7 @@ def answer_keyboard(answer: Answer, key: str) -> InlineKeyboardMarkup | None:
     second = [InlineKeyboardButton(text_for(lang, "cite", n=s.n), callback_data=f"c:{key}:{s.n}") for s in answer.sources]
     if answer.more:
         second.append(InlineKeyboardButton(text_for(lang, "more"), callback_data=f"m:{key}"))
-    return InlineKeyboardMarkup([sources, second])
+    return InlineKeyboardMarkup([sources, second, vote_buttons(key)] if votes else [sources, second])
 
 
 def quota(s: Services, update: Update) -> Verdict:
@@ -151,11 +158,16 @@ def flood_text(s: Services, update: Update, question: str) -> str:
 
 
 async def answer_question(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, question: str, offset: int = 0, reply_to: int | None = None
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    question: str,
+    offset: int = 0,
+    reply_to: int | None = None,
+    record: int | None = None,
 ) -> None:
     """The one path from a question to messages: rate limit, typing…, answer, render, send."""
     s = services(context)
-    chat = update.effective_chat
+    chat, user = update.effective_chat, update.effective_user
     if chat is None:
         return
     verdict = quota(s, update)
@@ -168,13 +180,20 @@ async def answer_question(
         await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
     core = s.core
     answer = await asyncio.to_thread(core.answer, question, offset)
+    if s.questions is not None and offset == 0 and answer.kind is not Kind.HELP:
+        # Only enqueued here (a thread writes it): the answer never waits for the disk.
+        record = s.questions.record(
+            answer.question, answer.lang, answer.answered, [q.passage_id for q in answer.quotes], "telegram",
+            user.id if user else None, chat.id,
+        )  # fmt: skip
     markup = None
     if answer.quotes:
         state = AnswerState(
             answer.question, answer.offset, tuple(q.passage_id for q in answer.quotes),
             tuple(src.id for src in answer.sources), chat.id, answer.lang, bool(answer.more),
+            record, user.id if user else None,
         )  # fmt: skip
-        markup = answer_keyboard(answer, s.store.put(state))
+        markup = answer_keyboard(answer, s.store.put(state), votes=record is not None)
     await send_html(context, chat.id, render_html_blocks(answer), markup, reply_to)
 
 
@@ -281,10 +300,13 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if state is None or chat is None:
         await query.answer(text_for(lang, "expired"), show_alert=True)
         return
+    if kind == "v":
+        await on_vote(update, context, state, arg)
+        return
     await query.answer()
     reply_to = query.message.message_id if query.message else None
     if kind == "m":
-        await answer_question(update, context, state.question, state.offset + len(state.passage_ids), reply_to)
+        await answer_question(update, context, state.question, state.offset + len(state.passage_ids), reply_to, state.record)
     elif kind == "s" and arg.isdigit() and int(arg) < len(state.passage_ids):
         view = s.core.passage_view(state.passage_ids[int(arg)])
         if view is None:  # the knowledge changed since the answer
@@ -299,6 +321,76 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         styles = await asyncio.to_thread(styled_citations, document.meta)
         html = render_citation_html(source_of(document, int(arg)), state.lang, styles)
         await send_html(context, chat.id, [html], reply_to=reply_to)
+
+
+async def on_vote(update: Update, context: ContextTypes.DEFAULT_TYPE, state: AnswerState, arg: str) -> None:
+    """👍 or 👎 under an answer: kept with the question; a second press replaces the vote."""
+    s, query, user, chat = services(context), update.callback_query, update.effective_user, update.effective_chat
+    assert query is not None and chat is not None
+    if arg not in ("+", "-") or state.record is None or s.questions is None:
+        await query.answer()  # forged, or nothing is kept: ignored
+        return
+    if state.asker is not None and (user is None or user.id != state.asker):
+        await query.answer(text_for(state.lang, "vote_asker"))
+        return
+    value = 1 if arg == "+" else -1
+    s.questions.vote(state.record, value)
+    await query.answer(text_for(state.lang, "vote_up" if value > 0 else "vote_down"))
+    message = query.message
+    markup = mark_vote(message.reply_markup, value) if isinstance(message, Message) and message.reply_markup else None
+    if markup is None:
+        return  # the same vote again: nothing changes
+    with suppress(BadRequest):  # the message may be too old to edit: the vote is kept all the same
+        await query.edit_message_reply_markup(markup)
+    if value < 0 and user is not None and not s.pending.waiting(chat.id, user.id, state.record):
+        # In a group the prompt replies to the question, so that ForceReply(selective) reaches its asker only.
+        question = message.reply_to_message if isinstance(message, Message) else None
+        reply = ReplyParameters(question.message_id, allow_sending_without_reply=True) if question else None
+        prompt = await context.bot.send_message(
+            chat.id, text_for(state.lang, "ask_comment"), reply_parameters=reply,
+            reply_markup=ForceReply(selective=True, input_field_placeholder=text_for(state.lang, "comment_hint")),
+        )  # fmt: skip
+        s.pending.expect(chat.id, user.id, state.record, prompt.message_id, chat.type == chat.PRIVATE)
+
+
+async def on_comment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """After the other handlers: a message that answers "what were you looking for?" is kept with the 👎.
+    It is still answered as a question (it says what the user was looking for)."""
+    s, message, user, chat = services(context), update.effective_message, update.effective_user, update.effective_chat
+    if s.questions is None or message is None or not message.text or user is None or chat is None:
+        return
+    reply_to = message.reply_to_message.message_id if message.reply_to_message else None
+    record = s.pending.take(chat.id, user.id, reply_to)
+    if record is not None:
+        s.questions.comment(record, message.text)
+
+
+async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Admins only: the last day and week, share answered, share 👍, the top declined questions."""
+    s, lang = services(context), user_lang(update)
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    if user is None or user.id not in s.settings.admin_ids:
+        await message.reply_text(text_for(lang, "admins_only"))
+        return
+    store = s.questions
+    if store is None:
+        await message.reply_text(text_for(lang, "store_off"))
+        return
+    stats = await asyncio.to_thread(lambda: compute_stats(store.rows(days=7), s.core.retriever.analyzer.terms))
+
+    def share(part: int, whole: int) -> str:
+        return f"{100 * part / whole:.0f}% ({part}/{whole})" if whole else "—"
+
+    week = stats.week
+    lines = [
+        text_for(lang, "stats", d=stats.day.questions, w=week.questions, answered=share(week.answered, week.questions),
+                 up=share(week.up, week.up + week.down)),
+        "",
+        text_for(lang, "stats_top") if stats.top_declined else text_for(lang, "stats_none"),
+    ]  # fmt: skip
+    lines += [f"{n}× {question}" for question, n in stats.top_declined]
+    await message.reply_text("\n".join(lines)[:4000])
 
 
 async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -393,7 +485,9 @@ async def register_commands(app: BotApp) -> None:
         await app.bot.set_my_commands(commands, language_code=None if lang == "en" else lang)
 
 
-def build_application(settings: Settings, holder: CoreHolder, request: BaseRequest | None = None) -> BotApp:
+def build_application(
+    settings: Settings, holder: CoreHolder, request: BaseRequest | None = None, questions: Store | None = None
+) -> BotApp:
     """The one place the PTB application is assembled. `request` replaces the HTTP client (tests)."""
     assert settings.telegram_bot_token is not None
     builder = Application.builder()
@@ -410,7 +504,7 @@ def build_application(settings: Settings, holder: CoreHolder, request: BaseReque
     )
     app.bot_data["services"] = Services(
         settings, holder, AnswerStore(settings.answer_state_max, settings.answer_state_ttl),
-        QuestionQuota(settings.rate_limit_per_minute),
+        QuestionQuota(settings.rate_limit_per_minute), questions,
     )  # fmt: skip
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
     new_message = filters.UpdateType.MESSAGE
@@ -421,11 +515,13 @@ def build_application(settings: Settings, holder: CoreHolder, request: BaseReque
     app.add_handler(CommandHandler("about", on_about, filters=new_message))
     app.add_handler(CommandHandler("ask", on_ask, filters=new_message))
     app.add_handler(CommandHandler("reload", on_reload, filters=new_message))
+    app.add_handler(CommandHandler("stats", on_stats, filters=new_message))
     app.add_handler(MessageHandler(new_message & private & filters.TEXT & ~filters.COMMAND, on_private_text))
     app.add_handler(MessageHandler(new_message & groups & filters.TEXT & ~filters.COMMAND, on_group_text))
     app.add_handler(MessageHandler(new_message & private & filters.COMMAND, on_unknown_command))
     app.add_handler(MessageHandler(new_message & private & ~filters.TEXT & ~filters.StatusUpdate.ALL, on_not_text))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_handler(InlineQueryHandler(on_inline))
+    app.add_handler(MessageHandler(new_message & filters.TEXT & ~filters.COMMAND, on_comment), group=1)
     app.add_error_handler(on_error)
     return app

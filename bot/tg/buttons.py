@@ -19,6 +19,8 @@ class AnswerState:
     chat_id: int
     lang: str
     more: bool
+    record: int | None = None  # the question's row in the question store (None: not kept)
+    asker: int | None = None  # the user who asked: only they rate the answer
 
 
 class AnswerStore:

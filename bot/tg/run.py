@@ -19,6 +19,7 @@ from tornado.httpserver import HTTPServer
 
 from bot.config import Settings
 from bot.core.answer import Core
+from bot.store.db import Store, open_store
 from bot.tg.app import build_application, register_commands
 from bot.tg.health import Heartbeat, heartbeat_path, start_watchdog
 from bot.tg.polling import Journal, Poller, journal_key
@@ -106,7 +107,16 @@ async def _initialize(app: BotApp, stop: asyncio.Event) -> bool:
 
 
 async def serve(settings: Settings, holder: CoreHolder, webhook_secret: str) -> None:
-    app = build_application(settings, holder)
+    questions = open_store(settings)
+    try:
+        await _serve(settings, holder, webhook_secret, questions)
+    finally:
+        if questions is not None:
+            await asyncio.to_thread(questions.close)  # the rows still queued are written first
+
+
+async def _serve(settings: Settings, holder: CoreHolder, webhook_secret: str, questions: Store | None) -> None:
+    app = build_application(settings, holder, questions)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
