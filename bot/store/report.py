@@ -38,9 +38,9 @@ class Group:
 
     @property
     def wordings(self) -> list[tuple[str, int]]:
-        """The group's wordings, most frequent first (the first is the group's name)."""
-        counts = Counter(" ".join(r.question.split()) for r in self.rows)
-        return sorted(counts.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))
+        """The group's wordings, most frequent first, then earliest (the first is the group's name)."""
+        counts = Counter(" ".join(r.question.split()) for r in sorted(self.rows, key=lambda r: (r.at, r.id)))
+        return sorted(counts.items(), key=lambda kv: -kv[1])
 
     @property
     def question(self) -> str:

@@ -31,7 +31,13 @@ def test_a_new_store_is_at_the_latest_schema_in_wal_mode(tmp_path: Path) -> None
     assert schema_version(conn) == len(MIGRATIONS)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     [row] = read_rows(tmp_path / "s.sqlite3")
-    assert (row.id, row.question, row.answered, row.passages, row.vote) == (row_id, "When was the CSTO created?", True, ("a:1", "a:2"), None)
+    assert (row.id, row.question, row.answered, row.passages, row.vote) == (
+        row_id,
+        "When was the CSTO created?",
+        True,
+        ("a:1", "a:2"),
+        None,
+    )
 
 
 def test_migrations_apply_in_order_and_keep_the_rows(tmp_path: Path) -> None:
@@ -81,7 +87,9 @@ def test_votes_replace_each_other_and_comments_are_kept(tmp_path: Path) -> None:
     store.comment(row_id, "  the founding treaty  " + "x" * 1000)
     store.close()
     [row] = read_rows(tmp_path / "s.sqlite3")
-    assert row.vote == -1 and row.comment is not None and row.comment.startswith("the founding treaty") and len(row.comment) == 500
+    assert (
+        row.vote == -1 and row.comment is not None and row.comment.startswith("the founding treaty") and len(row.comment) == 500
+    )
 
 
 def test_expiry_deletes_what_is_older_than_store_days(tmp_path: Path) -> None:
