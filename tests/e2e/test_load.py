@@ -14,4 +14,5 @@ def test_short_load_loses_nothing_and_answers_nothing_twice(tmp_path: Path) -> N
     assert result.lost == 0 and result.duplicated == 0, result.line()
     assert result.wrong == 0 and result.chatter_answered == 0 and result.unexpected == []
     assert result.unconfirmed == 0 and result.violations == 0 and result.log_errors == [] and result.exit_code == 0
+    assert result.store_lost == 0 and result.store_duplicated == 0 and result.store_rows > 200, result.line()
     assert result.ok

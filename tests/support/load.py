@@ -139,6 +139,9 @@ class Result:
     violations: int
     log_errors: list[str]
     log: str
+    store_lost: int = 0  # questions needing an answer with no row in the question store
+    store_duplicated: int = 0  # rows beyond one per question asked
+    store_rows: int = 0
 
     @property
     def needing(self) -> list[Message]:
@@ -176,13 +179,14 @@ class Result:
     @property
     def ok(self) -> bool:
         return not (self.lost or self.duplicated or self.wrong or self.chatter_answered or self.unexpected
-                    or self.violations or self.log_errors)  # fmt: skip
+                    or self.violations or self.log_errors or self.store_lost or self.store_duplicated)  # fmt: skip
 
     def line(self) -> str:
         return (
             f"load: sent {len(self.needing)}, answered {self.answered}, lost {self.lost}, "
             f"duplicated {self.duplicated}, p50 {self.percentile(50):.0f} ms, p99 {self.percentile(99):.0f} ms, "
-            f"rss {self.peak_rss:.0f} MB"
+            f"rss {self.peak_rss:.0f} MB; store: {self.store_rows} rows, lost {self.store_lost}, "
+            f"duplicated {self.store_duplicated}"
         )
 
 
@@ -211,6 +215,7 @@ class Harness:
         self.by_text: dict[tuple[int, str], Message] = {}  # (private chat, expected answer) → message
         self.asked: dict[int, set[str]] = defaultdict(set)  # chat → expected answers already used there
         self.pool: list[tuple[str, str]] = []  # (question, its answer text), answers pairwise different
+        self.calibration_asked: Counter[str] = Counter()  # questions asked while calibrating (stored too)
         self.unexpected: list[str] = []
         self.wrong = 0
         self._seen = 0  # sendMessage calls matched so far
@@ -231,6 +236,7 @@ class Harness:
                 raise RuntimeError(f"only {len(known)} questions with different answers; {needed} needed")
             mark = self.tg.mark()
             asked = {next(user): q for q in batch}
+            self.calibration_asked.update(asked.values())
             for uid, q in asked.items():
                 self.tg.private_text(uid, q)
             deadline = time.monotonic() + 60
@@ -433,8 +439,19 @@ def run(messages: int = 5000, users: int = 200, groups: int = 10, pace: float = 
         unconfirmed = sum(1 for u in tg.pending_updates() if u["update_id"] in harness.messages)
         log = bot.output()
         errors = [line for line in log.splitlines() if " ERROR " in line or line.startswith("Traceback")]
+        stored = stored_questions(workdir / "csto-bot.sqlite3")
+        asked = Counter(m.question for m in harness.messages.values() if m.question is not None)
+        asked.update(harness.calibration_asked)
         return Result(list(harness.messages.values()), harness.unexpected, harness.wrong, harness.rss, elapsed,
-                      exit_code, unconfirmed, len(tg.violations), errors, log)  # fmt: skip
+                      exit_code, unconfirmed, len(tg.violations), errors, log, (asked - stored).total(),
+                      (stored - asked).total(), stored.total())  # fmt: skip
+
+
+def stored_questions(path: Path) -> Counter[str]:
+    """The questions the bot kept in its question store (every answered question should be there once)."""
+    from bot.store.db import read_rows
+
+    return Counter(row.question for row in read_rows(path)) if path.exists() else Counter()
 
 
 def _progress(h: Harness, queued: int) -> str:
