@@ -439,9 +439,12 @@ def run(messages: int = 5000, users: int = 200, groups: int = 10, pace: float = 
         unconfirmed = sum(1 for u in tg.pending_updates() if u["update_id"] in harness.messages)
         log = bot.output()
         errors = [line for line in log.splitlines() if " ERROR " in line or line.startswith("Traceback")]
+        keeping = str(settings.get("STORE_QUESTIONS", os.environ.get("STORE_QUESTIONS", "on"))).lower()
         stored = stored_questions(workdir / "csto-bot.sqlite3")
         asked = Counter(m.question for m in harness.messages.values() if m.question is not None)
         asked.update(harness.calibration_asked)
+        if keeping in ("off", "false", "0", "no"):
+            asked = Counter()  # nothing is kept: nothing to check
         return Result(list(harness.messages.values()), harness.unexpected, harness.wrong, harness.rss, elapsed,
                       exit_code, unconfirmed, len(tg.violations), errors, log, (asked - stored).total(),
                       (stored - asked).total(), stored.total())  # fmt: skip
