@@ -116,7 +116,7 @@ async def serve(settings: Settings, holder: CoreHolder, webhook_secret: str) -> 
 
 
 async def _serve(settings: Settings, holder: CoreHolder, webhook_secret: str, questions: Store | None) -> None:
-    app = build_application(settings, holder, questions)
+    app = build_application(settings, holder, questions=questions)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

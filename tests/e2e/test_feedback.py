@@ -35,7 +35,7 @@ def rows(bot: BotProcess) -> list[Any]:
     return read_rows(bot.workdir / "csto-bot.sqlite3")
 
 
-def wait_until(condition, timeout: float = 15.0) -> Any:  # type: ignore[no-untyped-def]
+def wait_until(condition, timeout: float = 15.0) -> Any:
     deadline = time.monotonic() + timeout
     while not (result := condition()):
         if time.monotonic() > deadline:

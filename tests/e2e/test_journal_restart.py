@@ -20,7 +20,7 @@ QUESTIONS = ["When was the CSTO created?", "Who chaired the CSTO in 2024?", "Wha
 MARKS = ["2002", "2024", "2022"]
 
 
-def wait_until(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+def wait_until(condition, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
