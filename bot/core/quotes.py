@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -110,7 +111,9 @@ def best_excerpt(
         chosen = (0, len(spans) - 1)
     else:
         wanted = set(query)
-        total = sum(weight(t) for t in wanted) or 1.0
+        # fsum: exact, so a run's score never depends on the order in which a set yields its terms
+        # (that order changes with PYTHONHASHSEED, and equal scores must stay equal for the tie-break).
+        total = math.fsum(weight(t) for t in wanted) or 1.0
         terms = [{t.term for t in sentence} & wanted for sentence in prof.tokens]
         best: tuple[float, int, int] | None = None
         chosen = (0, 0)
@@ -122,7 +125,7 @@ def best_excerpt(
                     break
                 if j > i and not terms[j]:
                     continue  # a run never ends on a sentence that adds nothing
-                score = sum(weight(t) for t in covered) / total
+                score = math.fsum(weight(t) for t in covered) / total
                 if meaning is not None:
                     score += meaning(spans[i].start, spans[j].end)
                 key = (score, -(j - i), -i)
