@@ -86,6 +86,7 @@ def explain(answer: Answer) -> str:
         f"  best passage: {e.passage_id or '-'}",
         f"  lexical evidence: {e.coverage:.3f} of the question's weight is in that passage (word for word or bridged)",
         f"  semantic evidence: {e.meaning:.3f} cosine of the question with its best sentence",
+        f"  specificity: {e.specificity:.3f} of what the question asks beyond its names is in that passage",
     ]
     if e.bridged:
         lines.append("  bridged words: " + "; ".join(f"{w} -> {', '.join(ts)}" for w, ts in e.bridged))

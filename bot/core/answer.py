@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.core import quotes as quoting
 from bot.core.models import Answer, Evidence, Kind, PassageView, Quote, Source
-from bot.core.quotes import Excerpt, Profile, asks_for_list, asks_for_number, best_excerpt, has_number, is_enumeration, profile
+from bot.core.quotes import Excerpt, Profile, best_excerpt, profile
 from bot.knowledge.load import check_knowledge, load_knowledge
 from bot.knowledge.model import Document, KnowledgeBase, Passage, Problem
 from bot.search.aliases import AliasCheck
@@ -34,6 +35,10 @@ PROFILE_CACHE = 8192  # analyzed passages kept in memory (all of them for a smal
 # passage is about something else (a question about Tajikistan's president, a passage about
 # Kazakhstan's).
 EXACT_MISS = 2.0
+# A passage labelled as an entry of a reference list ("Reference 12", "Источник 3") answers what is
+# asked of the works a document cites: these words are its own, as a metadata entry's are its fields'.
+_REFERENCE_LABEL = re.compile(r"^(?:reference|bibliography|references|источник|литература|список литературы)\b", re.IGNORECASE)
+REFERENCE_WORDS = "reference references cited cites work works source sources literature bibliography"
 NOISE_SHARE = 0.5  # quotations less than half as likely to answer as an answer must be are left out
 
 _HELP = {
@@ -94,7 +99,8 @@ class _Candidate:
     excerpt: Excerpt
     coverage: float  # the share of the question's weight whose words the passage has
     meaning: float  # the cosine of the question with the passage's best sentence
-    confidence: float  # both, calibrated: how likely this passage answers the question
+    specificity: float  # how much of what the question asks about its names the passage says (_specificity)
+    confidence: float  # coverage and meaning, calibrated (0 without specificity): how likely it answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +109,7 @@ class _Strongest:
 
     coverage: float
     meaning: float
+    specificity: float
     confidence: float
     passage_id: str
 
@@ -118,6 +125,9 @@ class Core:
         self._documents = {d.meta.id: d for d in kb.documents}
         self._passages = {p.id: p for p in kb.passages}
         self._ordinal = {p.id: i for i, p in enumerate(kb.passages)}
+        # The names each document carries on every passage: its authors (the methods Samokhin used
+        # are in his article's abstract, which does not name him).
+        self._doc_names = {d.meta.id: frozenset(retriever.analyzer.terms(" ".join(d.meta.authors))) for d in kb.documents}
         self._profile = functools.lru_cache(maxsize=PROFILE_CACHE)(self._analyze)
         if len(kb.passages) <= PROFILE_CACHE // 4:  # small: analyze everything now, not on first use
             for p in kb.passages:
@@ -126,6 +136,8 @@ class Core:
     def _analyze(self, passage_id: str) -> Profile:
         p = self._passages[passage_id]
         extra = p.search_text if p.search_text is not None else p.label
+        if _REFERENCE_LABEL.match(p.label):  # an entry of a reference list is, by what it is, a cited work
+            extra = f"{extra} {REFERENCE_WORDS}"
         return profile(p.text, self.retriever.analyzer, extra)
 
     @classmethod
@@ -169,10 +181,13 @@ class Core:
         tokens = self.retriever.analyzer.tokens(question) if not is_help(question) else []
         if not tokens:
             return Answer(question, Kind.HELP, suggestions=self.examples(lang), topics=self.topics, lang=lang)
-        candidates, words, strongest = self._candidates(question, tokens, asks_for_list(question))
+        candidates, words, strongest = self._candidates(question, tokens, quoting.asks_for_list(question))
         best = max(candidates, key=lambda c: c.confidence, default=None)
         evidence = self._evidence(
-            words, _Strongest(best.coverage, best.meaning, best.confidence, best.hit.passage.id) if best else strongest
+            words,
+            _Strongest(best.coverage, best.meaning, best.specificity, best.confidence, best.hit.passage.id)
+            if best
+            else strongest,
         )
         if best is None or best.confidence < self.limits.min_confidence:
             return Answer(
@@ -189,6 +204,7 @@ class Core:
         return Evidence(
             coverage=best.coverage if best else 0.0,
             meaning=best.meaning if best else 0.0,
+            specificity=best.specificity if best else 0.0,
             confidence=best.confidence if best else 0.0,
             threshold=self.limits.min_confidence,
             passage_id=best.passage_id if best else None,
@@ -252,11 +268,14 @@ class Core:
         for i in sorted(fused, key=lambda i: -fused[i]):
             passage = self.kb.passages[i]
             prof = self._profile(passage.id)
-            coverage = _coverage(words, weights, prof.terms)
+            names = self._doc_names[passage.doc_id]
+            coverage = _coverage(words, weights, prof.terms | names if names else prof.terms)
             sem = refined[i]
-            confidence = CALIBRATION.confidence(coverage, sem)
+            specific = _specificity(words, weights, prof.terms, names)
+            # A passage that says nothing of what is asked, only a name it shares with others, cannot answer.
+            confidence = CALIBRATION.confidence(coverage, sem) if specific > 0.0 else 0.0
             if strongest is None or confidence > strongest.confidence:
-                strongest = _Strongest(coverage, sem, confidence, passage.id)
+                strongest = _Strongest(coverage, sem, specific, confidence, passage.id)
             if confidence < floor:
                 continue  # quotations less than half as likely to answer as an answer must be are noise
             sims = meaning.vectors.sentence_scores(qv, i)
@@ -267,12 +286,14 @@ class Core:
             if excerpt.text in seen:
                 continue  # the same words in two places: quote them once
             seen.add(excerpt.text)
-            out.append(_Candidate(Hit(passage, fused[i]), excerpt, coverage, sem, confidence))
+            out.append(_Candidate(Hit(passage, fused[i]), excerpt, coverage, sem, specific, confidence))
         out.sort(key=lambda c: -c.confidence)
-        if asks_for_number(question):  # a quantity or a date: a quotation without a number does not answer
-            out = [c for c in out if has_number(c.excerpt.text)]
+        if quoting.asks_for_quantity(question):  # how many: a year or a page number does not answer
+            out = [c for c in out if quoting.has_quantity(c.excerpt.text)]
+        elif quoting.asks_for_date(question):  # when: a quotation without a number does not answer
+            out = [c for c in out if quoting.has_number(c.excerpt.text)]
         if wants_list:
-            out.sort(key=lambda c: not is_enumeration(c.excerpt.text))  # stable: confidence order otherwise
+            out.sort(key=lambda c: not quoting.is_enumeration(c.excerpt.text))  # stable: confidence order otherwise
         return out, words, strongest
 
     def _compose(self, question: str, candidates: list[_Candidate], offset: int, lang: str, evidence: Evidence) -> Answer:
@@ -331,3 +352,33 @@ def _coverage(words: list[WordMatch], weights: list[float], terms: frozenset[str
         matched += weight * strength
         missed += weight * (1.0 - strength) * (EXACT_MISS if w.exact else 1.0)
     return matched / (matched + missed) if matched + missed else 0.0
+
+
+def _specificity(words: list[WordMatch], weights: list[float], terms: frozenset[str], doc_names: frozenset[str]) -> float:
+    """How much a passage says of what the question asks about the names in it (0–1).
+
+    A question that names something (Tajikistan, the CSTO, 2022, Samokhin) is about it: a passage
+    with none of its names (nor its document's authors) is about something else. Of the question's
+    other words (who the *president* of Tajikistan is), the share of their weight that the passage has,
+    word for word or bridged: a passage that names Tajikistan but no president is about Tajikistan,
+    not about its president, even when it is the only passage that names it. Names alone are
+    specific enough when the passage has two of the question's (Russia and Armenia: what is between
+    them).
+    """
+    matched = total = 0.0
+    names: set[str] = set()
+    asked_names = False
+    for w, weight in zip(words, weights):
+        if w.exact:
+            asked_names = True
+            names.update(t for t, s in w.alternatives.items() if s > 0.0 and (t in terms or t in doc_names))
+            continue
+        total += weight
+        matched += weight * w.strength_in(terms)
+    if asked_names and not names:
+        return 0.0
+    if len(names) >= 2:  # two names of the question: what is between them
+        return 1.0
+    if total == 0.0:
+        return 1.0 if names else 0.0
+    return matched / total

@@ -53,7 +53,8 @@ class Evidence:
 
     coverage: float  # the share of the question's weight whose words the passage has (or their stand-ins)
     meaning: float  # cosine of the question with the passage's best sentence
-    confidence: float  # both, calibrated
+    specificity: float  # the share of what the question asks beyond its names that the passage has
+    confidence: float  # coverage and meaning, calibrated; 0 when the passage has nothing but a name of the question
     threshold: float  # the confidence an answer needs
     passage_id: str | None = None
     unknown: tuple[str, ...] = ()  # question words that no passage uses and that nothing stands in for
@@ -63,6 +64,7 @@ class Evidence:
         return {
             "coverage": round(self.coverage, 4),
             "meaning": round(self.meaning, 4),
+            "specificity": round(self.specificity, 4),
             "confidence": round(self.confidence, 4),
             "threshold": self.threshold,
             "passage_id": self.passage_id,

@@ -11,7 +11,8 @@ from bot.search.analysis import Analyzer, Token
 from bot.search.sentences import Span, sentences
 
 __all__ = [
-    "Excerpt", "Profile", "Span", "asks_for_list", "asks_for_number", "best_excerpt", "has_number", "is_enumeration", "profile",
+    "Excerpt", "Profile", "Span", "asks_for_date", "asks_for_list", "asks_for_quantity", "best_excerpt",
+    "has_number", "has_quantity", "is_enumeration", "profile",
     "sentences",
 ]  # fmt: skip
 
@@ -28,13 +29,17 @@ _LIST_QUESTION = re.compile(
 )
 
 
-# Questions whose answer is a quantity or a date: how many, how much, when, which year, the
-# population or the GDP of… A quotation that answers one has a number in it.
-_NUMBER_QUESTION = re.compile(
-    r"\bhow\s+(?:many|much|large|big|old|long)\b|\bwhen\b|\b(?:what|which)\s+year\b|\bin\s+what\s+year\b"
-    r"|\b(?:population|gdp|budget|exchange\s+rate|number\s+of)\b"
-    r"|\bсколько\b|\bкогда\b|\b(?:в|с)\s+каком\s+году\b|\bс\s+какого\s+года\b|\bкакого\s+числа\b"
-    r"|\bчисленност\w*|\bнаселени\w*|\bввп\b|\bбюджет\w*|\bкурс\w*",
+# Questions whose answer is a date (when, which year) or a quantity (how many, how much, the
+# population or the GDP of…). A quotation that answers one has a number in it; for a quantity, a
+# number that is neither a year nor where a cited work sits (No. 3, pp. 140–147, 268 p.).
+_DATE_QUESTION = re.compile(
+    r"\bwhen\b|\b(?:what|which)\s+year\b|\bin\s+what\s+year\b|\bsince\s+when\b"
+    r"|\bкогда\b|\b(?:в|с)\s+каком\s+году\b|\bс\s+какого\s+года\b|\bкакого\s+числа\b|\bв\s+каком\s+месяце\b",
+    re.IGNORECASE,
+)
+_QUANTITY_QUESTION = re.compile(
+    r"\bhow\s+(?:many|much|large|big|old|long)\b|\b(?:population|gdp|budget|exchange\s+rate|number\s+of)\b"
+    r"|\bсколько\b|\bчисленност\w*|\bнаселени\w*|\bввп\b|\bбюджет\w*|\bкурс\w*",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(
@@ -42,14 +47,31 @@ _NUMBER = re.compile(
     r"|dozens?|один|одна|два|две|три|четыре|пять|шесть|семь|восемь|девять|десять|сто|тысяч\w*|миллион\w*)\b",
     re.IGNORECASE,
 )
+# What is a number but not a quantity: a year (with its parentheses, a range "2014 – Present" or
+# "2002–2009"), and the locators of a citation: issue, volume, pages.
+_NOT_A_QUANTITY = re.compile(
+    r"\(?\b(?:1[89]|20)\d\d\b(?:\s*[–—-]\s*(?:(?:1[89]|20)\d\d\b|present\b))?\)?"
+    r"|\b(?:no|vol|issue|pp?|с|№|т|вып)\.?\s*\d[\d\s().–—-]*"
+    r"|\b\d+(?:\s*[–—-]\s*\d+)?\s*(?:p|pp|с)\.",
+    re.IGNORECASE,
+)
 
 
-def asks_for_number(question: str) -> bool:
-    return _NUMBER_QUESTION.search(question) is not None
+def asks_for_date(question: str) -> bool:
+    return _DATE_QUESTION.search(question) is not None
+
+
+def asks_for_quantity(question: str) -> bool:
+    return _QUANTITY_QUESTION.search(question) is not None
 
 
 def has_number(text: str) -> bool:
     return _NUMBER.search(text) is not None
+
+
+def has_quantity(text: str) -> bool:
+    """A number in `text` that is not a year or a citation's issue, volume or page."""
+    return has_number(_NOT_A_QUANTITY.sub(" ", text))
 
 
 def asks_for_list(question: str) -> bool:

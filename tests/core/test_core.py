@@ -7,7 +7,7 @@ import pytest
 from bot.core.answer import Core, clean_question, language_of
 from bot.core.evaluate import evaluate, load_questions
 from bot.core.models import Kind
-from tests.conftest import EVAL
+from tests.conftest import EVAL, MINIMAL_FRONT, write_doc
 
 
 def _unellipsized(text: str) -> str:
@@ -108,9 +108,9 @@ def test_development_questions_meet_the_bar(core: Core) -> None:
 # that a change must not lower. Abstention recall is short of the issue's 95%: two near-domain
 # questions ("What is the population of Kazakhstan?", "Кто президент Таджикистана?") are answered
 # with passages that use their words; see docs/retrieval.md, "What it cannot do yet".
-FLOORS = {
-    "en": {"hit1": 0.9, "hit3": 1.0, "precision": 1.0, "recall": 0.85},
-    "ru": {"hit1": 0.8, "hit3": 1.0, "precision": 1.0, "recall": 0.66},
+FLOORS = {  # issue 10's bar, per language
+    "en": {"hit1": 0.85, "hit3": 0.95, "precision": 0.95, "recall": 0.95},
+    "ru": {"hit1": 0.85, "hit3": 0.95, "precision": 0.95, "recall": 0.95},
 }
 
 
@@ -214,3 +214,42 @@ def test_extra_questions_meet_the_bar(core: Core) -> None:
     report = evaluate(core, load_questions(Path(__file__).parents[1] / "data" / "questions_extra.jsonl"))
     assert report.hit3 / report.answerable >= 0.9, report.misses
     assert report.abstained_right == report.unanswerable, report.misses
+
+
+@pytest.fixture
+def names_kb(tmp_path: Path) -> Path:
+    (tmp_path / "kb").mkdir()
+    front = MINIMAL_FRONT
+    write_doc(
+        tmp_path / "kb",
+        "economy.md",
+        front.format(id="economy"),
+        "## One\nTajikistan's economy grew quickly thanks to remittances from workers abroad.\n\n"
+        "## Two\nThe President of Kazakhstan received the delegation in Astana.\n",
+    )
+    write_doc(
+        tmp_path / "kb",
+        "study.md",
+        front.format(id="study").replace("authors: []", 'authors: ["Ivanov, Petr"]'),
+        "## Methods\nThe methods of the study are content analysis of treaties and interviews with diplomats.\n",
+    )
+    (tmp_path / "kb" / "aliases.yaml").write_text("groups: []\n", encoding="utf-8")
+    return tmp_path / "kb"
+
+
+@pytest.mark.parametrize(
+    ("question", "answered"),
+    [
+        ("Who is the president of Tajikistan?", False),  # Tajikistan without a president; a president of elsewhere
+        ("How did the economy of Tajikistan grow?", True),
+        ("What are the methods of the study by Ivanov?", True),  # his name is on his document, not in its passage
+    ],
+)
+def test_a_passage_must_speak_of_what_is_asked_not_only_of_a_name(
+    names_kb: Path, tmp_path: Path, question: str, answered: bool
+) -> None:
+    core = Core.load(names_kb, index_dir=tmp_path / "index")
+    answer = core.answer(question)
+    assert answer.answered is answered, answer.evidence
+    if not answered:
+        assert answer.evidence is not None and answer.evidence.confidence < answer.evidence.threshold

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bot.core.quotes import best_excerpt, profile
+from bot.core.quotes import asks_for_date, asks_for_quantity, best_excerpt, has_quantity, profile
 from bot.search.analysis import Analyzer
 from tests.conftest import ROOT
 
@@ -67,3 +67,33 @@ def test_the_quotation_does_not_depend_on_the_hash_seed() -> None:
     ]
     outputs = {run.communicate(timeout=60)[0] for run in runs}
     assert len(outputs) == 1 and "lead" not in outputs.pop()
+
+
+@pytest.mark.parametrize(
+    ("text", "quantity"),
+    [
+        ("Sagindikov, R. E. (2020) Diplomatic relations // Bulletin. No. 3. Pp. 140–147.", False),  # year, issue, pages
+        ("Minsk: Ark. 137 p. (In Russ.)", False),
+        ("Collective Security Treaty Organization (2002–2009)", False),
+        ("Consequences of the Sanctions Policy (2014 – Present)", False),
+        ("The five members of the Union", True),
+        ("It has 18 million people", True),
+        ("a force of 2,500 troops", True),
+    ],
+)
+def test_a_quantity_is_not_a_year_or_a_citations_locator(text: str, quantity: bool) -> None:
+    assert has_quantity(text) is quantity
+
+
+@pytest.mark.parametrize(
+    ("question", "date", "quantity"),
+    [
+        ("When was the CSTO created?", True, False),
+        ("В каком году создана ОДКБ?", True, False),
+        ("What is the population of Kazakhstan?", False, True),
+        ("Сколько стран в ОДКБ?", False, True),
+        ("Who are the members of the CSTO?", False, False),
+    ],
+)
+def test_date_and_quantity_questions(question: str, date: bool, quantity: bool) -> None:
+    assert (asks_for_date(question), asks_for_quantity(question)) == (date, quantity)
