@@ -4,7 +4,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-# `make test-fast`: everything but the subprocess bots over real HTTP (tests/e2e), for the edit-test loop.
+# `make test-fast`: the in-process tests, for the edit-test loop (about 15 s): not the subprocess bots
+# over real HTTP (tests/e2e), not the tests that start python or wait on real time (marked slow), and
+# fewer fuzz examples. `make test` runs everything.
 .PHONY: run test test-fast test-long lint bench load check eval clean
 
 $(STAMP): pyproject.toml
@@ -20,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not e2e"
+	FUZZ_EXAMPLES=25 $(BIN)/python -m pytest -q -m "not e2e and not slow"
 
 # ruff (lint and format, whole tree) and mypy (strict for bot/, relaxed for tests/): pyproject.toml.
 lint: $(STAMP)

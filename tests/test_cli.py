@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import EVAL, run_cli
 
+pytestmark = pytest.mark.slow  # each test runs the CLI in a fresh interpreter (the encoder loads each time)
+
 
 def test_ask_json_contract() -> None:
     result = run_cli("ask", "--json", "Who are the members of the CSTO?")

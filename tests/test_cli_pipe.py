@@ -6,7 +6,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow  # each test runs the CLI in a fresh interpreter (the encoder loads each time)
 
 QUESTION = "Who are the members of the CSTO?"
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import run_cli
+
+pytestmark = pytest.mark.slow  # each test runs the CLI in a fresh interpreter (the encoder loads each time)
 
 
 def test_console_session() -> None:

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import io
 import re
-import unicodedata
 import zipfile
 
 from bot.ingest.model import INSTALL_HINT, Block, Extraction, IngestError, MissingParser, Stated
 from bot.ingest.sniff import check_zip
 from bot.ingest.text import PATH_SEP
-from bot.ingest.textcheck import garbled_share
+from bot.ingest.textcheck import garbled_share, repair
 
 _HEADING = re.compile(r"^(?:heading|заголовок)\s*(\d)$", re.I)
 
@@ -67,12 +66,7 @@ def extract_docx(data: bytes) -> Extraction:
             level = int(heading.group(1))
             path = [(lv, name) for lv, name in path if lv < level] + [(level, content)]
             continue
-        nfc = unicodedata.normalize("NFC", content)
-        if nfc != content:
-            repairs.append(f"NFC applied ({content[:30]}…)")
-        if "\u00ad" in nfc:
-            repairs.append("soft hyphen dropped")
-            nfc = nfc.replace("\u00ad", "")
+        nfc = repair(content, repairs, f"{content[:30]}…")
         if path:
             label = PATH_SEP.join(name for _, name in path)
         else:

@@ -5,11 +5,9 @@ kept), labelled by heading path. Metadata only from the page's own `citation_*` 
 
 from __future__ import annotations
 
-import unicodedata
-
 from bot.ingest.model import INSTALL_HINT, Block, Extraction, IngestError, MissingParser, Stated
 from bot.ingest.text import PATH_SEP
-from bot.ingest.textcheck import garbled_share
+from bot.ingest.textcheck import garbled_share, repair
 
 # meta name (lowercase) -> field; the first one found wins, in this order.
 _META = [
@@ -113,12 +111,7 @@ def extract_html(text: str) -> Extraction:
             continue
         if el.tag == "p" and el.getparent() is not None and el.getparent().tag in ("item", "quote"):
             continue
-        nfc = unicodedata.normalize("NFC", content)
-        if nfc != content:
-            repairs.append(f"NFC applied ({content[:30]}…)")
-        if "\u00ad" in nfc:
-            repairs.append("soft hyphen dropped")
-            nfc = nfc.replace("\u00ad", "")
+        nfc = repair(content, repairs, f"{content[:30]}…")
         if path:
             label = PATH_SEP.join(name for _, name in path)
         else:

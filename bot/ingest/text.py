@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from bot.ingest.model import Block, Extraction, Stated
-from bot.ingest.textcheck import garbled_share
+from bot.ingest.textcheck import garbled_share, repair
 
 PATH_SEP = " › "
 
 
 def _paragraphs(text: str) -> list[str]:
     return [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
-
-
-def _nfc(text: str, repairs: list[str]) -> str:
-    nfc = unicodedata.normalize("NFC", text)
-    if nfc != text:
-        repairs.append("NFC applied")
-    if "\u00ad" in nfc:
-        repairs.append(f"soft hyphen dropped ×{nfc.count(chr(0xAD))}")
-        nfc = nfc.replace("\u00ad", "")
-    return nfc
 
 
 def _check_garbled(text: str) -> None:
@@ -37,7 +26,7 @@ def extract_text(text: str) -> Extraction:
     repairs: list[str] = []
     source = text.replace("\r\n", "\n").replace("\r", "\n")
     _check_garbled(source)
-    clean = _nfc(source, repairs)
+    clean = repair(source, repairs)
     paras = _paragraphs(clean)
     blocks = [Block(f"¶ {n}", p) for n, p in enumerate(paras, 1)]
     if any("\n" in p for p in clean.split("\n\n")):
@@ -72,7 +61,7 @@ def extract_markdown(text: str) -> Extraction:
     repairs: list[str] = []
     source = text.replace("\r\n", "\n").replace("\r", "\n")
     _check_garbled(source)
-    clean = _nfc(source, repairs)
+    clean = repair(source, repairs)
     lines = clean.split("\n")
     meta: dict[str, Stated] = {}
     if lines and lines[0].strip() == "---":  # front matter of the file's own: not text to quote

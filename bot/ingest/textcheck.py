@@ -35,6 +35,18 @@ def garbled_share(text: str) -> tuple[float, str]:
     return share, "".join(sorted(sample)[:8])
 
 
+def repair(text: str, repairs: list[str], where: str = "") -> str:
+    """The listed repairs of a text layer: NFC, and soft hyphens dropped; each one noted in `repairs`."""
+    at = f" ({where})" if where else ""
+    nfc = unicodedata.normalize("NFC", text)
+    if nfc != text:
+        repairs.append(f"NFC applied{at}")
+    if "\u00ad" in nfc:
+        repairs.append(f"soft hyphen dropped ×{nfc.count(chr(0xAD))}{at}")
+        nfc = nfc.replace("\u00ad", "")
+    return nfc
+
+
 def skeleton(text: str) -> str:
     """What the verbatim check compares: NFC, no whitespace, no soft hyphens."""
     text = unicodedata.normalize("NFC", text)

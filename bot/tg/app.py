@@ -365,13 +365,22 @@ async def on_comment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         s.questions.comment(record, message.text)
 
 
+async def _admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether the sender is an admin; anyone else is told the command is for admins."""
+    user, message = update.effective_user, update.effective_message
+    if user is not None and user.id in services(context).settings.admin_ids:
+        return True
+    if message is not None:
+        await message.reply_text(text_for(user_lang(update), "admins_only"))
+    return False
+
+
 async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Admins only: the last day and week, share answered, share 👍, the top declined questions."""
     s, lang = services(context), user_lang(update)
-    message, user = update.effective_message, update.effective_user
+    message = update.effective_message
     assert message is not None
-    if user is None or user.id not in s.settings.admin_ids:
-        await message.reply_text(text_for(lang, "admins_only"))
+    if not await _admin(update, context):
         return
     store = s.questions
     if store is None:
@@ -427,10 +436,9 @@ async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Admins only: validate and swap in the knowledge directory; errors are reported, nothing breaks."""
     s, lang = services(context), user_lang(update)
-    message, user = update.effective_message, update.effective_user
+    message = update.effective_message
     assert message is not None
-    if user is None or user.id not in s.settings.admin_ids:
-        await message.reply_text(text_for(lang, "admins_only"))
+    if not await _admin(update, context):
         return
     problems = await s.holder.reload()
     if problems:

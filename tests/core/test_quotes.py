@@ -50,6 +50,7 @@ def test_meaning_picks_between_sentences_with_the_same_words() -> None:
     assert excerpt.text == "…Then another alpha sentence. …"
 
 
+@pytest.mark.slow  # twelve interpreters
 def test_the_quotation_does_not_depend_on_the_hash_seed() -> None:
     """Python orders a set's strings by PYTHONHASHSEED: the same question must get the same quotation
     in every process (CI once saw two runs of `ask` quote differently)."""

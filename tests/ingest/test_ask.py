@@ -14,6 +14,8 @@ import pytest
 from tests.ingest import fixtures
 from tests.ingest.conftest import write
 
+pytestmark = pytest.mark.slow  # each test runs the CLI in a fresh interpreter (the encoder loads each time)
+
 
 @pytest.fixture
 def with_article(ingest, kb: Path, font: Path, tmp_path: Path) -> Path:

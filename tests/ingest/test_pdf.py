@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot.knowledge.load import load_knowledge, parse_document
@@ -154,6 +155,7 @@ def test_id_clash_needs_force(ingest, kb: Path, font: Path, tmp_path: Path) -> N
     assert (kb / "samokhin-2025-csto-sanctions.md").read_bytes() == original
 
 
+@pytest.mark.slow  # a volume test
 def test_300_pages_in_seconds(ingest, kb: Path, font: Path, tmp_path: Path) -> None:
     pdf = write(tmp_path, "long.pdf", fixtures.long_pdf(font, 300))
     start = time.perf_counter()

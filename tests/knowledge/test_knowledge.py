@@ -107,6 +107,7 @@ def test_check_reports_path_line_message(tmp_path: Path, files: dict[str, str | 
     assert any(expected in p for p in problems), problems
 
 
+@pytest.mark.slow  # two CLI processes
 def test_check_command_exit_codes_and_no_traceback(tmp_path: Path, small_kb: Path) -> None:
     ok = run_cli("check", "--knowledge", str(small_kb))
     assert ok.returncode == 0 and "ok" in ok.stdout

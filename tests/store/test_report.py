@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bot.core.answer import Core
 from bot.store.db import Row
 from bot.store.report import group_questions, needs_attention
@@ -41,6 +43,7 @@ def test_grouping_counts_the_same_question_in_other_words_together(core: Core) -
     assert groups[1].down == 1 and groups[0].declined == 3
 
 
+@pytest.mark.slow  # three CLI processes
 def test_report_from_a_scripted_session_and_its_jsonl_loads_with_eval(tmp_path: Path) -> None:
     env = {"STATE_DIR": str(tmp_path)}
     session = run_cli("console", stdin=SESSION, env=env)
@@ -64,6 +67,7 @@ def test_report_from_a_scripted_session_and_its_jsonl_loads_with_eval(tmp_path: 
     assert "abstain recall: " in evaluated.stdout and f"/{len(items)})" in evaluated.stdout
 
 
+@pytest.mark.slow  # CLI processes
 def test_report_without_a_store_and_with_the_store_off(tmp_path: Path) -> None:
     missing = run_cli("report", env={"STATE_DIR": str(tmp_path)})
     assert missing.returncode == 1 and "no question store" in missing.stderr

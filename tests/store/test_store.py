@@ -169,6 +169,7 @@ while True:
 """
 
 
+@pytest.mark.slow  # kills a writer process
 def test_sigkill_mid_write_loses_at_most_the_row_in_flight(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
     for run in range(3):

@@ -182,6 +182,7 @@ def test_edits_and_message_not_modified(tg: TelegramDouble) -> None:
     assert len(tg.violations) == 2
 
 
+@pytest.mark.slow  # waits out a real long poll
 def test_get_updates_offsets_limit_and_long_poll(tg: TelegramDouble) -> None:
     first = tg.command(5, "/start")
     second = tg.group_text(-100500, 6, "👍 @csto_test_bot /ask@csto_test_bot what?")

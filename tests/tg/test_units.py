@@ -105,6 +105,7 @@ def test_keyboard_callback_data_fits_64_bytes(core: Core) -> None:
     assert all(isinstance(b.callback_data, str) and len(b.callback_data.encode()) <= 64 for b in buttons)
 
 
+@pytest.mark.slow  # waits for a real watchdog
 def test_watchdog_exits_when_the_heartbeat_stops(tmp_path: Path) -> None:
     import threading
     import time as _time
