@@ -86,18 +86,26 @@ def bundled(index_dir: Path) -> dict[str, object]:
         for line in eval_file.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 questions.append(json.loads(line)["q"])
+    # A copy of the knowledge, so that no index saved beside it or in a user cache is found: the
+    # first load builds both indexes (the encoder's weights are loaded before, as the bot does).
+    kb_dir = index_dir.with_name("bundled-kb")
     shutil.rmtree(index_dir, ignore_errors=True)
+    shutil.rmtree(kb_dir, ignore_errors=True)
+    shutil.copytree(ROOT / "knowledge", kb_dir, ignore=shutil.ignore_patterns(".index"))
+    from bot.search.encoder import shared_encoder
+
+    shared_encoder().encode(["warm-up"])
     t0 = time.perf_counter()
-    core = Core.load(ROOT / "knowledge", index_dir=index_dir)
+    core = Core.load(kb_dir, index_dir=index_dir)
     cold = time.perf_counter() - t0
     t0 = time.perf_counter()
-    core = Core.load(ROOT / "knowledge", index_dir=index_dir)
+    core = Core.load(kb_dir, index_dir=index_dir)
     warm = time.perf_counter() - t0
     out = {
         "kb": "bundled",
         "passages": len(core.kb.passages),
         "questions": len(questions),
-        "load_cold_s": round(cold, 3),
+        "build_s": round(cold, 3),
         "load_warm_s": round(warm, 3),
     }
     out.update(_time_questions(core, render_html, questions, repeat=20))
