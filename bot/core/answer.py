@@ -35,10 +35,6 @@ PROFILE_CACHE = 8192  # analyzed passages kept in memory (all of them for a smal
 # passage is about something else (a question about Tajikistan's president, a passage about
 # Kazakhstan's).
 EXACT_MISS = 2.0
-# A passage labelled as an entry of a reference list ("Reference 12", "Источник 3") answers what is
-# asked of the works a document cites: these words are its own, as a metadata entry's are its fields'.
-_REFERENCE_LABEL = re.compile(r"^(?:reference|bibliography|references|источник|литература|список литературы)\b", re.IGNORECASE)
-REFERENCE_WORDS = "reference references cited cites work works source sources literature bibliography"
 NOISE_SHARE = 0.5  # quotations less than half as likely to answer as an answer must be are left out
 
 _HELP = {
@@ -136,8 +132,6 @@ class Core:
     def _analyze(self, passage_id: str) -> Profile:
         p = self._passages[passage_id]
         extra = p.search_text if p.search_text is not None else p.label
-        if _REFERENCE_LABEL.match(p.label):  # an entry of a reference list is, by what it is, a cited work
-            extra = f"{extra} {REFERENCE_WORDS}"
         return profile(p.text, self.retriever.analyzer, extra)
 
     @classmethod
@@ -289,7 +283,8 @@ class Core:
             out.append(_Candidate(Hit(passage, fused[i]), excerpt, coverage, sem, specific, confidence))
         out.sort(key=lambda c: -c.confidence)
         if quoting.asks_for_quantity(question):  # how many: a year or a page number does not answer
-            out = [c for c in out if quoting.has_quantity(c.excerpt.text)]
+            worded = not quoting.asks_for_measure(question)  # "many" answers how many, not the population
+            out = [c for c in out if quoting.has_quantity(c.excerpt.text, worded)]
         elif quoting.asks_for_date(question):  # when: a quotation without a number does not answer
             out = [c for c in out if quoting.has_number(c.excerpt.text)]
         if wants_list:

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from bot.knowledge.model import Document, DocumentMeta, KnowledgeBase, KnowledgeError, Passage, Problem
+from bot.knowledge.model import Document, DocumentMeta, KnowledgeBase, KnowledgeError, Passage, Problem, reference_entry_text
 
 ALIAS_FILE = "aliases.yaml"
 # Given the alias file's path, a checker of one group at a time (its names, its line) in file order;
@@ -104,7 +104,8 @@ def _passages(doc_id: str, lines: list[str], first: int, where: str, problems: l
             if label:
                 problems.append(Problem(where, line, f"passage '{label}' is empty"))
             continue
-        out.append(Passage(f"{doc_id}:{len(out) + 1}", doc_id, len(out) + 1, label, text, line))
+        n = len(out) + 1
+        out.append(Passage(f"{doc_id}:{n}", doc_id, n, label, text, line, reference_entry_text(label, text)))
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -49,6 +50,20 @@ META_WORDS = {
     "issue": "issue number",
     "pages": "pages",
 }
+
+# An entry of a reference list ("Reference 12", "Источник 3", a section "References › …") is, by what
+# it is, a work the document cites, written by its authors: the index sees these words with it, as it
+# sees a metadata entry's field names, so that "Which work by Ageev is cited?" and "Что писал
+# Малышев?" reach the entry although it says neither "work" nor "wrote".
+REFERENCE_LABEL = re.compile(
+    r"^(?:references?|bibliography|works cited|sources|источник\w*|литература|список литературы)\b", re.IGNORECASE
+)
+REFERENCE_WORDS = "reference references cited cites work works source sources literature bibliography list wrote written"
+
+
+def reference_entry_text(label: str, text: str) -> str | None:
+    """What the index sees of a reference-list entry (its label, the words above, its text); None otherwise."""
+    return f"{label}\n{REFERENCE_WORDS}\n{text}" if REFERENCE_LABEL.match(label) else None
 
 
 @dataclass(frozen=True, slots=True)
