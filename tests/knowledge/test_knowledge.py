@@ -8,6 +8,7 @@ from bot.config import bundled_knowledge
 from bot.core.answer import Core
 from bot.core.quotes import sentences
 from bot.knowledge.load import load_knowledge
+from bot.knowledge.model import reference_entry_text
 from tests.conftest import MINIMAL_FRONT, run_cli, write_doc
 
 GOOD_BODY = "## One\nA sentence about the CSTO.\n"
@@ -123,3 +124,15 @@ def test_startup_refuses_an_invalid_knowledge_base(tmp_path: Path) -> None:
     result = run_cli("ask", "--knowledge", str(tmp_path), "What is the CSTO?")
     assert result.returncode == 2
     assert "a.md:1: missing front matter" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("label", "entry"),
+    [("Reference 12", True), ("References › Books", True), ("Источник 3", True), ("Список литературы", True),
+     ("Excerpt 4", False), ("Abstract — Results", False)],
+)  # fmt: skip
+def test_reference_list_entries_carry_what_they_are(label: str, entry: bool) -> None:
+    indexed = reference_entry_text(label, "Ageev, A. I. (2024) The effectiveness of the unified agro-industrial policy.")
+    assert (indexed is not None) is entry
+    if indexed is not None:
+        assert indexed.startswith(label) and "cited" in indexed and indexed.endswith("agro-industrial policy.")
