@@ -17,6 +17,8 @@ class AliasTable:
         self._phrases: dict[tuple[str, ...], str] = {}
         self._by_first: dict[str, list[tuple[str, ...]]] = {}  # longest first
         self.groups: list[tuple[str, ...]] = []
+        self.names: set[str] = set()  # concepts that are names, abbreviations or titles (CSTO, ОДКБ, Kazakhstan)
+        self.written: dict[str, str] = {}  # each such name in lower case → as the glossary writes it
         for group in groups:
             self.add(group)
 
@@ -36,6 +38,10 @@ class AliasTable:
                     starts.append(terms)
                     starts.sort(key=len, reverse=True)
         self.groups.append(tuple(group))
+        if group[0][:1].isupper():  # written as a name: a name, whatever case a question writes it in
+            self.names.add(concept)
+            for name in group:
+                self.written.setdefault(" ".join(name.casefold().split()), name)
         return concept
 
     def concept_of(self, terms: tuple[str, ...]) -> str | None:

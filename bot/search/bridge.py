@@ -27,6 +27,9 @@ FLOOR = 0.55
 FULL = 0.8
 NEIGHBOURS = 5
 BRIDGE_KNOWN = True
+# A term the passages write with a capital in this share of its places within a sentence is a name
+# (Kazakhstan, Russian, Ageev): a question that writes it in lower case still means the name.
+NAME_SHARE = 0.8
 
 _TRANSLIT = str.maketrans({
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z", "и": "i",
@@ -71,21 +74,32 @@ class WordMatch:
 class TermBridge:
     terms: tuple[str, ...]
     vectors: np.ndarray  # (terms, dim) float16, as stored
+    names: frozenset[str] = frozenset()  # terms the passages write capitalized within a sentence: names
     _rows: np.ndarray = field(init=False, repr=False, compare=False)  # float32 (terms, dim), for the products
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_rows", np.ascontiguousarray(self.vectors, dtype=np.float32))
 
     @classmethod
-    def build(cls, texts: Sequence[str], analyzer: Analyzer, encoder: Encoder) -> TermBridge:
+    def build(cls, texts: Sequence[str], analyzer: Analyzer, encoder: Encoder, own: Sequence[str] = ()) -> TermBridge:
+        """`texts`: what the index sees of each passage (its terms are bridged); `own`: the passages' own
+        words, where a name is told by its capital (labels and titles capitalize every word)."""
         forms: dict[str, Counter[str]] = {}
         for text in texts:
             for tok in analyzer.tokens(text):
                 if not tok.term.isdigit():
                     forms.setdefault(tok.term, Counter())[text[tok.start : tok.end].casefold()] += 1
+        inner: Counter[str] = Counter()  # occurrences not at the start of a sentence
+        capitalized: Counter[str] = Counter()  # of those, written with a capital
+        for text in own:
+            for tok in analyzer.tokens(text):
+                if not _sentence_start(text, tok.start):
+                    inner[tok.term] += 1
+                    capitalized[tok.term] += text[tok.start : tok.start + 1].isupper()
         terms = sorted(forms)
         written = [forms[t].most_common(1)[0][0] for t in terms]
-        return cls(tuple(terms), encoder.encode(written).astype(np.float16))
+        names = frozenset(t for t, n in inner.items() if n >= 2 and capitalized[t] >= NAME_SHARE * n and t in forms)
+        return cls(tuple(terms), encoder.encode(written).astype(np.float16), names)
 
     def nearest(self, vectors: np.ndarray) -> list[list[tuple[str, float]]]:
         """For each row, up to NEIGHBOURS (term, cosine) at or above FLOOR, best first."""
@@ -99,6 +113,27 @@ class TermBridge:
             top = top[np.argsort(-row[top])]
             out.append([(self.terms[i], float(row[i])) for i in top if row[i] >= FLOOR])
         return out
+
+
+def _sentence_start(text: str, at: int) -> bool:
+    j = at - 1
+    while j >= 0 and text[j] in " \t\"“«(‘'[":
+        j -= 1
+    return j < 0 or text[j] in ".!?…\n:—–/"
+
+
+def truecased(question: str, tokens: Sequence[Token], words: Sequence[WordMatch], analyzer: Analyzer) -> str:
+    """The question with each name it writes in lower case written as a name (одкб → ОДКБ, the sco →
+    the SCO): the encoder reads case, and knows "CSTO" where "csto" is noise to it."""
+    out, at = [], 0
+    for tok, w in zip(tokens, words):
+        if not w.exact or not w.surface.islower():
+            continue
+        key = " ".join(w.surface.casefold().split())
+        written = analyzer.aliases.written.get(key) or " ".join(part[:1].upper() + part[1:] for part in w.surface.split(" "))
+        out += [question[at : tok.start], written]
+        at = tok.end
+    return "".join(out) + question[at:] if out else question
 
 
 def strength(cosine: float) -> float:
@@ -115,13 +150,16 @@ def match_words(
 ) -> tuple[np.ndarray, list[WordMatch]]:
     """The question's vector and, for each of its words, the knowledge-base terms that stand for it.
 
-    One encoder call embeds the question and every word of it that no passage uses.
+    One encoder call embeds the question and every word of it that is bridged.
     """
     words = []
     for tok in tokens:
         surface = question[tok.start : tok.end]
         start = not question[: tok.start].strip() or question[: tok.start].rstrip()[-1:] in ".!?"
-        words.append(WordMatch(tok.term, surface, is_exact(surface, start), {tok.term: 1.0}))
+        # A name is exact however the question writes it: a glossary name (одкб, csto), or an English
+        # word that the passages write as a name (kazakhstan, russian).
+        exact = is_exact(surface, start) or tok.term in analyzer.aliases.names or (surface.isascii() and tok.term in bridge.names)
+        words.append(WordMatch(tok.term, surface, exact, {tok.term: 1.0}))
     unknown = [i for i, w in enumerate(words) if not known(w.term) and not w.term.isdigit() and not w.term.startswith("~")]
     bridged = (
         unknown
@@ -134,8 +172,11 @@ def match_words(
                 for term in analyzer.terms(form):
                     if known(term):
                         words[i].alternatives[term] = 1.0
-    vectors = encoder.encode([question] + [words[i].surface for i in bridged])
+    vectors = encoder.encode([truecased(question, tokens, words, analyzer)] + [words[i].surface for i in bridged])
     for i, near in zip(bridged, bridge.nearest(vectors[1:])):
+        if near and near[0][0] in bridge.names and words[i].surface.isascii() and not known(words[i].term):
+            words[i].exact = True  # nearest to a name, itself unknown: a name in lower case (france, nato)
+            continue
         for term, cosine in near:
             words[i].alternatives[term] = max(words[i].alternatives.get(term, 0.0), strength(cosine))
     return vectors[0], words

@@ -19,7 +19,7 @@ from bot.search.semantic import SentenceVectors
 
 log = logging.getLogger(__name__)
 
-VERSION = "1"  # bump when what is embedded changes (units, written forms)
+VERSION = "2"  # bump when what is embedded changes (units, written forms)
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Meaning:
     def build(cls, texts: Sequence[str], whole: Sequence[str], analyzer: Analyzer, encoder: Encoder) -> Meaning:
         started = time.perf_counter()
         vectors = SentenceVectors.build(texts, whole, encoder)
-        bridge = TermBridge.build(whole, analyzer, encoder)
+        bridge = TermBridge.build(whole, analyzer, encoder, own=texts)
         log.info(
             "meaning index: %d passages, %d sentences, %d terms in %.1f s",
             vectors.n_passages,
@@ -59,9 +59,9 @@ class Meaning:
             found = vector_store.load(place, key)
             if found is not None and found[0]["whole"].shape[0] == len(texts):
                 arrays, meta = found
-                terms = meta.get("terms")
-                if isinstance(terms, list):
-                    bridge = TermBridge(tuple(str(t) for t in terms), arrays.pop("bridge"))
+                terms, names = meta.get("terms"), meta.get("names")
+                if isinstance(terms, list) and isinstance(names, list):
+                    bridge = TermBridge(tuple(str(t) for t in terms), arrays.pop("bridge"), frozenset(str(n) for n in names))
                     return cls(encoder, SentenceVectors.from_arrays(arrays), bridge)
         meaning = cls.build(texts, whole, analyzer, encoder)
         if persist:
@@ -72,7 +72,7 @@ class Meaning:
         arrays: dict[str, np.ndarray] = {**self.vectors.arrays(), "bridge": self.bridge.vectors}
         for place in places:
             try:
-                vector_store.save(place, key, arrays, {"terms": list(self.bridge.terms)})
+                vector_store.save(place, key, arrays, {"terms": list(self.bridge.terms), "names": sorted(self.bridge.names)})
                 return
             except OSError as e:  # a read-only place: try the next one
                 log.debug("cannot save vectors to %s: %s", place, e)

@@ -11,7 +11,7 @@ import pytest
 from bot.core.answer import Core
 from bot.search import vector_store
 from bot.search.analysis import Analyzer
-from bot.search.bridge import TermBridge, is_exact, strength, transliterate
+from bot.search.bridge import TermBridge, is_exact, match_words, strength, transliterate, truecased
 from bot.search.encoder import shared_encoder
 from bot.search.meaning import Meaning
 from bot.search.semantic import SentenceVectors
@@ -103,3 +103,38 @@ def test_meaning_fingerprint_names_the_encoder() -> None:
 
     assert fingerprint_of("x", CountingEncoder()) != fingerprint_of("x", shared_encoder())
     assert isinstance(Meaning, type)
+
+
+def test_names_are_told_by_the_capitals_the_passages_give_them() -> None:
+    own = [
+        "Relations with Kazakhstan grew. Trade with Kazakhstan fell.",
+        "Sanctions were imposed. The sanctions hurt trade.",
+        "Integration slowed. Kazakhstan chaired it.",  # a sentence start says nothing
+    ]
+    bridge = TermBridge.build(own, Analyzer(), shared_encoder(), own=own)
+    assert "kazakhstan" in bridge.names and "sanction" not in bridge.names and "integr" not in bridge.names
+
+
+@pytest.mark.parametrize(
+    ("question", "encoded"),
+    [
+        ("как одкб адаптировалась к санкциям?", "как ОДКБ адаптировалась к санкциям?"),  # as the glossary writes it
+        ("what is the role of the sco?", "what is the role of the SCO?"),
+        ("кто президент таджикистана?", "кто президент Таджикистана?"),  # a case form: capitalized
+        ("What is the role of the SCO?", "What is the role of the SCO?"),  # the user's own capitals stay
+    ],
+)
+def test_a_question_in_lower_case_reaches_the_encoder_with_its_names_capitalized(core: Core, question: str, encoded: str) -> None:
+    analyzer = core.retriever.analyzer
+    tokens = analyzer.tokens(question)
+    _, words = match_words(question, tokens, core.retriever.knows, analyzer, core.meaning.bridge, core.meaning.encoder)
+    assert truecased(question, tokens, words, analyzer) == encoded
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["кто президент таджикистана?", "what is the capital of belarus?", "when will uzbekistan join the csto?"],
+)
+def test_lower_case_near_domain_questions_are_declined_as_their_capitalized_forms_are(core: Core, question: str) -> None:
+    assert not core.answer(question).answered
+    assert not core.answer(question.capitalize()).answered
