@@ -15,7 +15,7 @@ from bot.core import quotes as quoting
 from bot.core.models import Answer, Evidence, Kind, PassageView, Quote, Source
 from bot.core.quotes import Excerpt, Profile, best_excerpt, profile
 from bot.knowledge.load import check_knowledge, load_knowledge
-from bot.knowledge.model import Document, KnowledgeBase, Passage, Problem
+from bot.knowledge.model import REFERENCE_WORDS, Document, KnowledgeBase, Passage, Problem
 from bot.search.aliases import AliasCheck
 from bot.search.analysis import Token
 from bot.search.bridge import WordMatch, match_words
@@ -121,6 +121,7 @@ class Core:
         self._documents = {d.meta.id: d for d in kb.documents}
         self._passages = {p.id: p for p in kb.passages}
         self._ordinal = {p.id: i for i, p in enumerate(kb.passages)}
+        self._work_terms = frozenset(retriever.analyzer.terms(REFERENCE_WORDS))  # "cited", "source", "wrote"…
         # The names each document carries on every passage: its authors (the methods Samokhin used
         # are in his article's abstract, which does not name him).
         self._doc_names = {d.meta.id: frozenset(retriever.analyzer.terms(" ".join(d.meta.authors))) for d in kb.documents}
@@ -289,6 +290,9 @@ class Core:
             out = [c for c in out if quoting.has_number(c.excerpt.text)]
         if wants_list:
             out.sort(key=lambda c: not quoting.is_enumeration(c.excerpt.text))  # stable: confidence order otherwise
+        if not any(s >= 0.5 and t in self._work_terms for w in words for t, s in w.alternatives.items()):
+            # Not a question about the works cited: the sources' text answers before their reference lists.
+            out.sort(key=lambda c: c.hit.passage.is_reference)
         return out, words, strongest
 
     def _compose(self, question: str, candidates: list[_Candidate], offset: int, lang: str, evidence: Evidence) -> Answer:

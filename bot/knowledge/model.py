@@ -80,6 +80,11 @@ class Passage:
     def is_meta(self) -> bool:
         return self.ordinal == 0
 
+    @property
+    def is_reference(self) -> bool:
+        """An entry of the document's reference list."""
+        return not self.is_meta and REFERENCE_LABEL.match(self.label) is not None
+
 
 @dataclass(frozen=True, slots=True)
 class Document:

@@ -253,3 +253,19 @@ def test_a_passage_must_speak_of_what_is_asked_not_only_of_a_name(
     assert answer.answered is answered, answer.evidence
     if not answered:
         assert answer.evidence is not None and answer.evidence.confidence < answer.evidence.threshold
+
+
+@pytest.mark.parametrize(
+    ("question", "reference_first"),
+    [
+        ("ОДКБ", False),  # a topic: the sources' text, not their reference list
+        ("What is the CSTO?", False),
+        ("Which work by Ageev is cited?", True),  # about the works cited
+        ("Что писал Малышев?", True),
+    ],
+)
+def test_reference_lists_answer_questions_about_works(core: Core, question: str, reference_first: bool) -> None:
+    answer = core.answer(question)
+    assert answer.answered
+    first = core.passage(answer.quotes[0].passage_id)
+    assert first is not None and first.is_reference is reference_first
