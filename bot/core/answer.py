@@ -284,8 +284,7 @@ class Core:
             out.append(_Candidate(Hit(passage, fused[i]), excerpt, coverage, sem, specific, confidence))
         out.sort(key=lambda c: -c.confidence)
         if quoting.asks_for_quantity(question):  # how many: a year or a page number does not answer
-            worded = not quoting.asks_for_measure(question)  # "many" answers how many, not the population
-            out = [c for c in out if quoting.has_quantity(c.excerpt.text, worded)]
+            out = [c for c in out if quoting.has_quantity(c.excerpt.text)]
         elif quoting.asks_for_date(question):  # when: a quotation without a number does not answer
             out = [c for c in out if quoting.has_number(c.excerpt.text)]
         if wants_list:

@@ -11,7 +11,7 @@ from bot.search.analysis import Analyzer, Token
 from bot.search.sentences import Span, sentences
 
 __all__ = [
-    "Excerpt", "Profile", "Span", "asks_for_date", "asks_for_list", "asks_for_measure", "asks_for_quantity", "best_excerpt",
+    "Excerpt", "Profile", "Span", "asks_for_date", "asks_for_list", "asks_for_quantity", "best_excerpt",
     "has_number", "has_quantity", "is_enumeration", "profile",
     "sentences",
 ]  # fmt: skip
@@ -32,18 +32,16 @@ _LIST_QUESTION = re.compile(
 # Questions whose answer is a date (when, which year) or a quantity (how many, how much, the
 # population or the GDP of…). A quotation that answers one has a number in it; for a quantity, a
 # number that is neither a year nor where a cited work sits (No. 3, pp. 140–147, 268 p.).
-_MEASURE = (
-    r"\b(?:population|gdp|budget|exchange\s+rate|number\s+of)\b"
-    r"|\bчисленност\w*|\bнаселени\w*|\bввп\b|\bбюджет\w*|\bкурс\w*"
-)
 _DATE_QUESTION = re.compile(
     r"\bwhen\b|\b(?:what|which)\s+year\b|\bin\s+what\s+year\b|\bsince\s+when\b"
     r"|\bкогда\b|\b(?:в|с)\s+каком\s+году\b|\bс\s+какого\s+года\b|\bкакого\s+числа\b|\bв\s+каком\s+месяце\b",
     re.IGNORECASE,
 )
-_QUANTITY_QUESTION = re.compile(r"\bhow\s+(?:many|much|large|big|old|long)\b|\bсколько\b|" + _MEASURE, re.IGNORECASE)
-# A measure (the population, the GDP, the budget) is a figure; "how many" a source may answer in words.
-_MEASURE_QUESTION = re.compile(_MEASURE, re.IGNORECASE)
+_QUANTITY_QUESTION = re.compile(
+    r"\bhow\s+(?:many|much|large|big|old|long)\b|\bсколько\b|\b(?:population|gdp|budget|exchange\s+rate|number\s+of)\b"
+    r"|\bчисленност\w*|\bнаселени\w*|\bввп\b|\bбюджет\w*|\bкурс\w*",
+    re.IGNORECASE,
+)
 _NUMBER = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|million|billion"
     r"|dozens?|один|одна|два|две|три|четыре|пять|шесть|семь|восемь|девять|десять|сто|тысяч\w*|миллион\w*)\b",
@@ -71,24 +69,9 @@ def has_number(text: str) -> bool:
     return _NUMBER.search(text) is not None
 
 
-# A source that answers "how many" with words, not a figure: "many Kyrgyz citizens have dual
-# citizenship" is its answer to how many do.
-_WORDED_QUANTITY = re.compile(
-    r"\b(?:many|few|several|numerous|hundreds|thousands|millions|много\w*|многие|многих|немало|несколько|мало)\b",
-    re.IGNORECASE,
-)
-
-
-def asks_for_measure(question: str) -> bool:
-    return _MEASURE_QUESTION.search(question) is not None
-
-
-def has_quantity(text: str, worded: bool = True) -> bool:
-    """A number in `text` that is not a year or a citation's issue, volume or page; or, when `worded`,
-    a quantity in words (many, several)."""
-    if has_number(_NOT_A_QUANTITY.sub(" ", text)):
-        return True
-    return worded and _WORDED_QUANTITY.search(text) is not None
+def has_quantity(text: str) -> bool:
+    """A number in `text` that is not a year or a citation's issue, volume or page."""
+    return has_number(_NOT_A_QUANTITY.sub(" ", text))
 
 
 def asks_for_list(question: str) -> bool:

@@ -98,15 +98,3 @@ def test_a_quantity_is_not_a_year_or_a_citations_locator(text: str, quantity: bo
 )
 def test_date_and_quantity_questions(question: str, date: bool, quantity: bool) -> None:
     assert (asks_for_date(question), asks_for_quantity(question)) == (date, quantity)
-
-
-@pytest.mark.parametrize(
-    ("text", "worded", "quantity"),
-    [
-        ("that many Kyrgyz citizens have dual citizenship", True, True),  # how many: "many" is the source's answer
-        ("that many Kyrgyz citizens have dual citizenship", False, False),  # the population: a figure, not "many"
-        ("Kazakhstan is a battle ground to win minds and hearts", True, False),
-    ],
-)
-def test_a_quantity_in_words_answers_how_many_but_not_a_measure(text: str, worded: bool, quantity: bool) -> None:
-    assert has_quantity(text, worded) is quantity
