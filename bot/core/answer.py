@@ -364,19 +364,18 @@ def _specificity(words: list[WordMatch], weights: list[float], terms: frozenset[
     them).
     """
     matched = total = 0.0
-    names: set[str] = set()
-    asked_names = False
+    asked = found = 0  # the question's names, and how many of them the passage has
     for w, weight in zip(words, weights):
         if w.exact:
-            asked_names = True
-            names.update(t for t, s in w.alternatives.items() if s > 0.0 and (t in terms or t in doc_names))
+            asked += 1
+            found += any(s > 0.0 and (t in terms or t in doc_names) for t, s in w.alternatives.items())
             continue
         total += weight
         matched += weight * w.strength_in(terms)
-    if asked_names and not names:
+    if asked and not found:
         return 0.0
-    if len(names) >= 2:  # two names of the question: what is between them
+    if found >= 2:  # two names of the question: what is between them
         return 1.0
     if total == 0.0:
-        return 1.0 if names else 0.0
+        return 1.0 if found else 0.0
     return matched / total
