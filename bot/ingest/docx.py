@@ -8,9 +8,8 @@ import io
 import re
 import zipfile
 
-from bot.ingest.model import INSTALL_HINT, Block, Extraction, IngestError, MissingParser, Stated
+from bot.ingest.model import INSTALL_HINT, Block, Extraction, IngestError, Labels, MissingParser, Stated
 from bot.ingest.sniff import check_zip
-from bot.ingest.text import PATH_SEP
 from bot.ingest.textcheck import garbled_share, repair
 
 _HEADING = re.compile(r"^(?:heading|заголовок)\s*(\d)$", re.I)
@@ -46,8 +45,7 @@ def extract_docx(data: bytes) -> Extraction:
         )
     repairs: list[str] = []
     blocks: list[Block] = []
-    path: list[tuple[int, str]] = []
-    loose = 0
+    labels = Labels()
     title_para: str | None = None
     texts: list[str] = []
     for para in document.paragraphs:
@@ -64,15 +62,9 @@ def extract_docx(data: bytes) -> Extraction:
         heading = _HEADING.match(style)
         if heading:
             level = int(heading.group(1))
-            path = [(lv, name) for lv, name in path if lv < level] + [(level, content)]
+            labels.heading(level, content)
             continue
-        nfc = repair(content, repairs, f"{content[:30]}…")
-        if path:
-            label = PATH_SEP.join(name for _, name in path)
-        else:
-            loose += 1
-            label = f"¶ {loose}"
-        blocks.append(Block(label, nfc))
+        blocks.append(Block(labels.label(), repair(content, repairs, f"{content[:30]}…")))
     if document.tables:
         notes.append(f"{len(document.tables)} table(s) left out: only paragraphs are ingested")
     if not blocks:

@@ -5,8 +5,7 @@ kept), labelled by heading path. Metadata only from the page's own `citation_*` 
 
 from __future__ import annotations
 
-from bot.ingest.model import INSTALL_HINT, Block, Extraction, IngestError, MissingParser, Stated
-from bot.ingest.text import PATH_SEP
+from bot.ingest.model import INSTALL_HINT, Block, Extraction, IngestError, Labels, MissingParser, Stated
 from bot.ingest.textcheck import garbled_share, repair
 
 # meta name (lowercase) -> field; the first one found wins, in this order.
@@ -95,8 +94,7 @@ def extract_html(text: str) -> Extraction:
     body = doc.find("main") if doc.find("main") is not None else doc
     repairs: list[str] = []
     blocks: list[Block] = []
-    path: list[tuple[int, str]] = []
-    loose = 0
+    labels = Labels()
     title_heading: str | None = None
     for el in body.iter("head", "p", "item", "quote"):
         content = " ".join("".join(el.itertext()).split())
@@ -107,17 +105,11 @@ def extract_html(text: str) -> Extraction:
             if level == 1 and title_heading is None and not blocks:
                 title_heading = content
                 continue
-            path = [(lv, name) for lv, name in path if lv < level] + [(level, content)]
+            labels.heading(level, content)
             continue
         if el.tag == "p" and el.getparent() is not None and el.getparent().tag in ("item", "quote"):
             continue
-        nfc = repair(content, repairs, f"{content[:30]}…")
-        if path:
-            label = PATH_SEP.join(name for _, name in path)
-        else:
-            loose += 1
-            label = f"¶ {loose}"
-        blocks.append(Block(label, nfc))
+        blocks.append(Block(labels.label(), repair(content, repairs, f"{content[:30]}…")))
     share, sample = garbled_share(" ".join(b.text for b in blocks))
     if share > 0.05:
         raise IngestError(

@@ -21,6 +21,29 @@ class MissingParser(IngestError):
     """The optional parsers are not installed."""
 
 
+PATH_SEP = " › "
+
+
+class Labels:
+    """Passage labels from the headings above them: their path ("Part 1 › Methods"), or `¶ N` for
+    paragraphs before any heading."""
+
+    def __init__(self) -> None:
+        self.path: list[tuple[int, str]] = []  # (level, heading), outermost first
+        self._loose = 0
+
+    def heading(self, level: int, name: str) -> None:
+        """A heading of `level`: it ends the headings of its level and deeper."""
+        self.path = [(lv, n) for lv, n in self.path if lv < level] + [(level, name)]
+
+    def label(self) -> str:
+        """The label of the next paragraph."""
+        if self.path:
+            return PATH_SEP.join(name for _, name in self.path)
+        self._loose += 1
+        return f"¶ {self._loose}"
+
+
 @dataclass(frozen=True, slots=True)
 class Block:
     """One future passage: its locator (the `## ` heading) and its text, paragraphs split by blank lines."""

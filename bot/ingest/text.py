@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bot.ingest.model import Block, Extraction, Stated
+from bot.ingest.model import Block, Extraction, Labels, Stated
 from bot.ingest.textcheck import garbled_share, repair
-
-PATH_SEP = " › "
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -69,28 +67,20 @@ def extract_markdown(text: str) -> Extraction:
         if end is not None:
             lines = lines[end + 1 :]
             repairs.append("the file's own front matter left out")
-    path: list[str] = []
+    labels = Labels()
     blocks: list[Block] = []
     counts: dict[str, int] = {}
     buffer: list[str] = []
-    loose = 0
     title: str | None = None
     plain: list[str] = []  # the text with markup removed, for the verbatim check
 
     def flush() -> None:
-        nonlocal loose
         if not buffer:
             return
         para = " ".join(" ".join(buffer).split())
         buffer.clear()
-        if not para:
-            return
-        if path:
-            label = PATH_SEP.join(path)
-        else:
-            loose += 1
-            label = f"¶ {loose}"
-        blocks.append(Block(label, para))
+        if para:
+            blocks.append(Block(labels.label(), para))
 
     in_fence = False
     for line in lines:
@@ -108,11 +98,9 @@ def extract_markdown(text: str) -> Extraction:
             level, name = len(heading.group(1)), _strip_markup(heading.group(2), counts)
             if level == 1 and title is None and not blocks:
                 title = name
-                path = []
+                labels.path.clear()
                 continue
-            depth = level - 2 if title is not None else level - 1
-            depth = max(depth, 0)
-            path = path[:depth] + [name]
+            labels.heading(level - 1 if title is not None else level, name)  # under a title, ## is the top
             continue
         if not line.strip():
             flush()

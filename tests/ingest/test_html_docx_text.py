@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.ingest.model import Labels
 from tests.ingest import fixtures
 from tests.ingest.conftest import write
 from tests.ingest.test_pdf import front, passages
@@ -98,3 +99,15 @@ def test_markdown_and_text(ingest, kb: Path, tmp_path: Path) -> None:
     assert [label for label, _ in got] == ["¶ 1", "¶ 2"]
     assert got[0][1] == "Первый абзац заметки об ОДКБ: организация была создана в 2002 году на основе договора 1992 года."
     assert front(kb / "note.md")["language"] == "ru"
+
+
+def test_labels_follow_the_heading_path() -> None:
+    labels = Labels()
+    assert labels.label() == "¶ 1" and labels.label() == "¶ 2"  # before any heading
+    labels.heading(1, "Part")
+    labels.heading(3, "Deep")
+    assert labels.label() == "Part › Deep"
+    labels.heading(3, "Sibling")  # same level: replaces, not nests
+    assert labels.label() == "Part › Sibling"
+    labels.heading(2, "Section")  # shallower: ends the deeper one
+    assert labels.label() == "Part › Section"
