@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
+from collections.abc import Callable, Coroutine
 from contextlib import suppress
 from dataclasses import dataclass, field
+from typing import Any
 
 from telegram import (
     BotCommand,
@@ -365,23 +368,29 @@ async def on_comment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         s.questions.comment(record, message.text)
 
 
-async def _admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Whether the sender is an admin; anyone else is told the command is for admins."""
-    user, message = update.effective_user, update.effective_message
-    if user is not None and user.id in services(context).settings.admin_ids:
-        return True
-    if message is not None:
-        await message.reply_text(text_for(user_lang(update), "admins_only"))
-    return False
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
 
+def admin_only(handler: Handler) -> Handler:
+    """A command for admins: anyone else is told it is for admins, and nothing else happens."""
+
+    @functools.wraps(handler)
+    async def checked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        user, message = update.effective_user, update.effective_message
+        if user is not None and user.id in services(context).settings.admin_ids:
+            await handler(update, context)
+        elif message is not None:
+            await message.reply_text(text_for(user_lang(update), "admins_only"))
+
+    return checked
+
+
+@admin_only
 async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Admins only: the last day and week, share answered, share 👍, the top declined questions."""
     s, lang = services(context), user_lang(update)
     message = update.effective_message
     assert message is not None
-    if not await _admin(update, context):
-        return
     store = s.questions
     if store is None:
         await message.reply_text(text_for(lang, "store_off"))
@@ -433,13 +442,12 @@ async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer(results, cache_time=60)
 
 
+@admin_only
 async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Admins only: validate and swap in the knowledge directory; errors are reported, nothing breaks."""
     s, lang = services(context), user_lang(update)
     message = update.effective_message
     assert message is not None
-    if not await _admin(update, context):
-        return
     problems = await s.holder.reload()
     if problems:
         listing = "\n".join(str(p) for p in problems[:20])

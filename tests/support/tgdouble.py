@@ -826,12 +826,11 @@ class TelegramDouble:
 
     def _api_editMessageText(self, p: dict[str, Any], h: _Handler) -> Any:  # noqa: N802
         text, entities = self._format(p, "editMessageText")
-        markup = _check_markup(p.get("reply_markup"))
+        inline = _inline_keyboard(p)
         if p.get("inline_message_id"):
             return True
         stored = self._editable(p)
         assert stored.sent is not None
-        inline = markup if markup and "inline_keyboard" in markup else None
         if (stored.sent.text, stored.sent.entities, stored.sent.reply_markup) == (text, entities, inline):
             raise ApiError(400, NOT_MODIFIED)
         message = {k: v for k, v in stored.message.items() if k not in ("entities", "reply_markup")}
@@ -844,12 +843,11 @@ class TelegramDouble:
         return message
 
     def _api_editMessageReplyMarkup(self, p: dict[str, Any], h: _Handler) -> Any:  # noqa: N802
-        markup = _check_markup(p.get("reply_markup"))
+        inline = _inline_keyboard(p)
         if p.get("inline_message_id"):
             return True
         stored = self._editable(p)
         assert stored.sent is not None
-        inline = markup if markup and "inline_keyboard" in markup else None
         if stored.sent.reply_markup == inline:
             raise ApiError(400, NOT_MODIFIED)
         message = {k: v for k, v in stored.message.items() if k != "reply_markup"}
@@ -1195,6 +1193,12 @@ def _check_markup(markup: Any) -> dict[str, Any] | None:
         if "url" in button and not str(button["url"]).strip():
             raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
     return markup
+
+
+def _inline_keyboard(p: dict[str, Any]) -> dict[str, Any] | None:
+    """The edit's reply_markup, checked; only an inline keyboard stays on an edited message."""
+    markup = _check_markup(p.get("reply_markup"))
+    return markup if markup and "inline_keyboard" in markup else None
 
 
 def _read_body(h: _Handler) -> bytes | None:

@@ -10,28 +10,30 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
+def _poll(predicate: Callable[[], T], deadline: float, timeout: float, message: str) -> T | None:
+    """One look: the predicate's value when truthy, else None; AssertionError once the deadline is past."""
+    value = predicate()
+    if value:
+        return value
+    if time.monotonic() >= deadline:
+        raise AssertionError(message or f"condition not met within {timeout} s: {predicate}")
+    return None
+
+
 def wait_until(predicate: Callable[[], T], timeout: float = 10.0, every: float = 0.01, message: str = "") -> T:
     """Poll `predicate` until it returns something truthy, and return that; AssertionError after `timeout` s."""
     deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(message or f"condition not met within {timeout} s: {predicate}")
+    while (value := _poll(predicate, deadline, timeout, message)) is None:
         time.sleep(every)
+    return value
 
 
 async def async_wait_until(predicate: Callable[[], T], timeout: float = 10.0, every: float = 0.01, message: str = "") -> T:
     """`wait_until` for coroutines: yields to the event loop between polls."""
     deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(message or f"condition not met within {timeout} s: {predicate}")
+    while (value := _poll(predicate, deadline, timeout, message)) is None:
         await asyncio.sleep(every)
+    return value
 
 
 def still(predicate: Callable[[], bool], settle: float) -> None:
