@@ -38,15 +38,15 @@ def _enable_line_editing() -> None:
     atexit.register(save)
 
 
-def _cite(core: Core, sources: tuple[str, ...], arg: str) -> str:
+def _cite(core: Core, sources: tuple[str, ...], arg: str, lang: str) -> str:
     """`/cite N`: the Nth source of the last answer in every citation style there is."""
     if not sources:
-        return "Ask a question first; then /cite N gives source [N] of the answer."
+        return word(lang, "console_cite_first")
     if not arg.isdigit() or not 1 <= int(arg) <= len(sources):
-        return f"Which source? /cite 1 … /cite {len(sources)}."
+        return word(lang, "console_cite_which", last=len(sources))
     document = core.document(sources[int(arg) - 1])
     if document is None:
-        return "That source is no longer in the knowledge base; please ask again."
+        return word(lang, "console_cite_gone")
     from bot.cite import citations
 
     lines = []
@@ -99,7 +99,8 @@ def run_console(
             print("\n\n".join(render_sources(core.documents, "text", lang)), file=stdout)
             continue
         if command == "/cite" or command.startswith("/cite "):
-            print(_cite(core, last_sources, command.removeprefix("/cite").strip()), file=stdout)
+            print(_cite(core, last_sources, command.removeprefix("/cite").strip(), lang), file=stdout)
+            continue
         if command in ("/good", "/bad") or command.startswith("/bad "):
             if store is None:
                 print(word(lang, "console_store_off"), file=stdout)

@@ -105,6 +105,9 @@ _EN = {
     "console_store_off": "Nothing is kept (STORE_QUESTIONS=off), so there is nothing to rate.",
     "console_noted_up": "Noted: 👍. Thank you.",
     "console_noted_down": "Noted: 👎. Thank you — it shows the curator what to add.",
+    "console_cite_first": "Ask a question first; then /cite N gives source [N] of the answer.",
+    "console_cite_which": "Which source? /cite 1 … /cite {last}.",
+    "console_cite_gone": "That source is no longer in the knowledge base; please ask again.",
 }
 
 _RU = {
@@ -182,6 +185,9 @@ _RU = {
     "console_store_off": "Ничего не сохраняется (STORE_QUESTIONS=off), поэтому оценивать нечего.",
     "console_noted_up": "Учтено: 👍. Спасибо.",
     "console_noted_down": "Учтено: 👎. Спасибо — так куратор видит, что добавить.",
+    "console_cite_first": "Сначала задайте вопрос; затем /cite N даст источник [N] ответа.",
+    "console_cite_which": "Какой источник? /cite 1 … /cite {last}.",
+    "console_cite_gone": "Этого источника больше нет в базе знаний; задайте вопрос ещё раз.",
 }
 
 WORDS: Mapping[str, Mapping[str, str]] = MappingProxyType({"en": MappingProxyType(_EN), "ru": MappingProxyType(_RU)})

@@ -75,3 +75,4 @@ def test_console_cite(core: Core) -> None:
     assert "Ask a question first" in text
     assert "APA:\n  Samokhin, I. R. (2025)." in text and "ГОСТ Р 7.0.5-2008:\n  Samokhin I. R." in text
     assert "Which source? /cite 1" in text
+    assert "Unknown command" not in text  # /cite is answered once, not also taken for an unknown command
