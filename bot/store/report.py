@@ -87,7 +87,7 @@ def needs_attention(rows: Iterable[Row]) -> list[Row]:
 
 def render_report(rows: list[Row], groups: list[Group], days: float) -> str:
     lines = [
-        f"csto-bot report, last {days:g} days: {len(rows)} questions, "
+        f"csto-bot report, last {days:g} days: {len(rows)} question{'' if len(rows) == 1 else 's'}, "
         f"{sum(not r.answered for r in rows)} declined, {sum(r.vote == -1 for r in rows)} with 👎, "
         f"{sum(r.vote == 1 for r in rows)} with 👍."
     ]
