@@ -30,6 +30,10 @@ BRIDGE_KNOWN = True
 # A term the passages write with a capital in this share of its places within a sentence is a name
 # (Kazakhstan, Russian, Ageev): a question that writes it in lower case still means the name.
 NAME_SHARE = 0.8
+# A capitalized word of a title that no passage uses is taken for a common word only when the bridge
+# translates it (treaty → договор, strength 0.96), not when it finds an association (Roman ~
+# literature, 0.12): else it is a name, matched as it is.
+TITLE_WORD = 0.5
 
 _TRANSLIT = str.maketrans({
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z", "и": "i",
@@ -136,6 +140,43 @@ def truecased(question: str, tokens: Sequence[Token], words: Sequence[WordMatch]
     return "".join(out) + question[at:] if out else question
 
 
+def _title_case(surface: str, sentence_start: bool) -> bool:
+    """Capitalized within a sentence, and not an acronym nor a number: a name, or a word of a title."""
+    return not sentence_start and surface[:1].isupper() and not surface.isupper() and not any(c.isdigit() for c in surface)
+
+
+def title_words(question: str, tokens: Sequence[Token], names: Callable[[int], bool], common: Callable[[str], bool]) -> set[int]:
+    """The capitalized words of the question that are words of a title, not names.
+
+    Users write the title of a treaty or a body with capitals ("the Collective Security Treaty",
+    "the Eurasian Development Bank"). A run of two or more capitalized words is such a title when
+    one of its words is a word the passages use in lower case (`common`: collective, development);
+    then each of its words that is not a name by other evidence (`names`: the glossary, the passages'
+    capitals) is an ordinary word, bridged like any other (Treaty → договор). A run of unknown
+    capitalized words (Kassym-Jomart Tokayev) stays a name.
+    """
+    runs: list[list[int]] = []
+    prev_end = -1
+    for i, tok in enumerate(tokens):
+        surface = question[tok.start : tok.end]
+        start = not question[: tok.start].strip() or question[: tok.start].rstrip()[-1:] in ".!?"
+        if not _title_case(surface, start):
+            prev_end = -1
+            continue
+        gap = question[prev_end : tok.start] if prev_end >= 0 else None
+        # Joined by spaces, or by the short lower-case words of a title (Treaty on Collective Security).
+        if gap is not None and all(w.islower() and len(w) <= 3 for w in gap.split()) and not set(gap) & set(",.;:!?()"):
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+        prev_end = tok.end
+    out: set[int] = set()
+    for run in runs:
+        if len(run) >= 2 and any(common(tokens[i].term) and not names(i) for i in run):
+            out.update(i for i in run if not names(i))
+    return out
+
+
 def strength(cosine: float) -> float:
     return max(0.0, min(1.0, (cosine - FLOOR) / (FULL - FLOOR)))
 
@@ -160,6 +201,10 @@ def match_words(
         # word that the passages write as a name (kazakhstan, russian).
         exact = is_exact(surface, start) or tok.term in analyzer.aliases.names or (surface.isascii() and tok.term in bridge.names)
         words.append(WordMatch(tok.term, surface, exact, {tok.term: 1.0}))
+    named = [tok.term in analyzer.aliases.names or tok.term in bridge.names for tok in tokens]
+    titled = title_words(question, tokens, lambda i: named[i], lambda t: known(t) and t not in bridge.names)
+    for i in titled:
+        words[i].exact = False
     unknown = [i for i, w in enumerate(words) if not known(w.term) and not w.term.isdigit() and not w.term.startswith("~")]
     bridged = (
         unknown
@@ -172,8 +217,13 @@ def match_words(
                 for term in analyzer.terms(form):
                     if known(term):
                         words[i].alternatives[term] = 1.0
-    vectors = encoder.encode([truecased(question, tokens, words, analyzer)] + [words[i].surface for i in bridged])
+    # A title's word is bridged as the common word it is (treaty, not Treaty: the encoder reads case).
+    surfaces = [words[i].surface.lower() if i in titled else words[i].surface for i in bridged]
+    vectors = encoder.encode([truecased(question, tokens, words, analyzer)] + surfaces)
     for i, near in zip(bridged, bridge.nearest(vectors[1:])):
+        if i in titled and not known(words[i].term) and (not near or strength(near[0][1]) < TITLE_WORD):
+            words[i].exact = True  # nothing in the passages means it (Bank; Roman ~ literature): a name
+            continue
         if near and near[0][0] in bridge.names and words[i].surface.isascii() and not known(words[i].term):
             words[i].exact = True  # nearest to a name, itself unknown: a name in lower case (france, nato)
             continue

@@ -11,7 +11,7 @@ import pytest
 from bot.core.answer import Core
 from bot.search import vector_store
 from bot.search.analysis import Analyzer
-from bot.search.bridge import TermBridge, is_exact, match_words, strength, transliterate, truecased
+from bot.search.bridge import TermBridge, is_exact, match_words, strength, title_words, transliterate, truecased
 from bot.search.encoder import shared_encoder
 from bot.search.meaning import Meaning
 from bot.search.semantic import SentenceVectors
@@ -138,3 +138,39 @@ def test_a_question_in_lower_case_reaches_the_encoder_with_its_names_capitalized
 def test_lower_case_near_domain_questions_are_declined_as_their_capitalized_forms_are(core: Core, question: str) -> None:
     assert not core.answer(question).answered
     assert not core.answer(question.capitalize()).answered
+
+
+@pytest.mark.parametrize(
+    ("question", "title"),
+    [
+        ("When was the Collective Security Treaty signed?", {"collect", "secur", "treati"}),
+        ("What is the Eurasian Development Bank?", {"develop", "bank"}),  # Eurasian is a name
+        ("Is the Treaty on Collective Security in force?", {"treati", "collect", "secur"}),  # joined by "on"
+        ("The Treaty, Collective Security and more", {"collect", "secur"}),  # a comma ends a title
+        ("What did Kassym-Jomart Tokayev say?", set()),  # unknown words only: a name
+        ("Who is the President of France?", set()),  # one capitalized word is not a title
+    ],
+)
+def test_capitalized_words_of_a_title_are_told_from_names(question: str, title: set[str]) -> None:
+    tokens = Analyzer().tokens(question)
+    common = {"collect", "secur", "develop"}.__contains__
+    found = title_words(question, tokens, lambda i: tokens[i].term == "eurasian", common)
+    assert {tokens[i].term for i in found} == title
+
+
+@pytest.mark.parametrize(
+    ("question", "surface", "exact"),
+    [
+        ("What is the Eurasian Development Bank?", "Development", False),
+        ("What is the Eurasian Development Bank?", "Bank", True),  # nothing in the passages means it
+        ("Tell me about the history of the Roman Empire", "Roman", True),  # Roman ~ literature is no translation
+        ("What is the Eurasian Development Bank?", "Eurasian", True),
+    ],
+)
+def test_a_title_word_is_bridged_only_when_the_passages_have_it_or_its_translation(
+    core: Core, question: str, surface: str, exact: bool
+) -> None:
+    analyzer = core.retriever.analyzer
+    tokens = analyzer.tokens(question)
+    _, words = match_words(question, tokens, core.retriever.knows, analyzer, core.meaning.bridge, core.meaning.encoder)
+    assert next(w for w in words if w.surface == surface).exact is exact
