@@ -73,3 +73,18 @@ def test_sources_passage_and_citation(core: Core) -> None:
             parse_html(rendered)
     cite = render_citation_html(core.answer("Who is the author of the article?").sources[0])
     assert cite.startswith("<code>Samokhin I.R.")
+
+
+@pytest.mark.parametrize(
+    ("more", "lang", "hint"),
+    [
+        (1, "en", "(1 more quotation)"),
+        (3, "en", "(3 more quotations)"),
+        (1, "ru", "(ещё одна цитата)"),
+        (4, "ru", "(ещё цитат: 4)"),
+    ],
+)
+def test_the_console_says_how_many_quotations_are_left(more: int, lang: str, hint: str) -> None:
+    source = Source(1, "x", "T", "C", None)
+    answer = Answer("q", Kind.ANSWER, (Quote(1, "Text.", "x:1", "L", 1.0, source, ()),), (source,), more=more, lang=lang)
+    assert render_text(answer).splitlines()[-1] == hint
