@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 from bot.store.db import read_rows
 from tests.support.botproc import BotProcess
 from tests.support.tgdouble import TelegramDouble
+from tests.support.wait import still, wait_until
 
 USER, OTHER, ADMIN, GROUP = 6101, 6102, 6103, -100888
 
@@ -35,17 +35,8 @@ def rows(bot: BotProcess) -> list[Any]:
     return read_rows(bot.workdir / "csto-bot.sqlite3")
 
 
-def wait_until(condition, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        time.sleep(0.05)
-    return result
-
-
 def row_for(bot: BotProcess, question: str) -> Any:
-    return wait_until(lambda: next((r for r in rows(bot) if r.question == question), None))
+    return wait_until(lambda: next((r for r in rows(bot) if r.question == question), None), timeout=15)
 
 
 def buttons(message: Any) -> dict[str, str]:
@@ -77,8 +68,7 @@ def test_votes_change_never_add_and_a_comment_follows_a_thumbs_down(tg: Telegram
     wait_until(lambda: "👍 ✓" in buttons(_current(tg, USER, answer)))
     edits = len(tg.calls("editMessageReplyMarkup"))
     press(tg, USER, USER, answer, votes["👍"])  # the same vote again: nothing changes
-    time.sleep(0.3)
-    assert len(tg.calls("editMessageReplyMarkup")) == edits
+    still(lambda: len(tg.calls("editMessageReplyMarkup")) == edits, settle=0.3)
 
     mark = tg.mark()
     press(tg, USER, USER, answer, votes["👎"])  # changes the vote
@@ -105,8 +95,7 @@ def test_forged_and_foreign_votes_are_ignored(tg: TelegramDouble, bot: BotProces
         assert "text" not in reply.params or "expired" in reply.params["text"]
     # the right button pressed from another chat reaches nothing
     assert "expired" in press(tg, USER, USER, answer, votes["👎"]).params["text"]
-    time.sleep(0.3)
-    assert row_for(bot, question).vote is None
+    still(lambda: row_for(bot, question).vote is None, settle=0.3)
 
 
 def test_in_a_group_only_the_asker_votes_and_only_a_reply_is_the_comment(tg: TelegramDouble, bot: BotProcess) -> None:
