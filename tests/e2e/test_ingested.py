@@ -70,6 +70,7 @@ def test_the_ingested_pdf_answers_with_its_page(
     call = tg.wait_for("sendMessage", lambda c: c.params.get("chat_id") == USER, after=mark, timeout=30)
     message = next(m for m in tg.sent_messages(USER) if m.message_id == call.result["message_id"])
     assert words in message.text and f"— [1] {locator}" in message.text, message.text
+    assert message.reply_markup is not None
     data = {b["text"]: b["callback_data"] for row in message.reply_markup["inline_keyboard"] for b in row}
     cite = next(v for k, v in data.items() if k.startswith(("Cite [1]", "Цитировать [1]")))
     mark = tg.mark()
