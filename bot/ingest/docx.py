@@ -10,7 +10,7 @@ import zipfile
 
 from bot.ingest.model import INSTALL_HINT, Block, Extraction, IngestError, Labels, MissingParser, Stated
 from bot.ingest.sniff import check_zip
-from bot.ingest.textcheck import garbled_share, repair
+from bot.ingest.textcheck import garbled, repair
 
 _HEADING = re.compile(r"^(?:heading|заголовок)\s*(\d)$", re.I)
 
@@ -69,9 +69,8 @@ def extract_docx(data: bytes) -> Extraction:
         notes.append(f"{len(document.tables)} table(s) left out: only paragraphs are ingested")
     if not blocks:
         raise IngestError("the DOCX is empty: it has no paragraph text")
-    share, sample = garbled_share(" ".join(b.text for b in blocks))
-    if share > 0.05:
-        raise IngestError(f"the DOCX text is garbled ({share:.0%} unreadable characters, e.g. {sample!r})")
+    if why := garbled(" ".join(b.text for b in blocks)):
+        raise IngestError(f"the DOCX text is garbled ({why})")
     if title_para:
         meta["title_fallback"] = Stated(title_para, "the paragraph styled Title")
-    return Extraction("DOCX", blocks, meta, repairs, notes, source_text="\n".join(texts), summary=f"{len(blocks)} paragraphs")
+    return Extraction("DOCX", blocks, meta, repairs, notes, source_text="\n".join(texts), summary=f"{len(blocks)} paragraph{'s' * (len(blocks) != 1)}")

@@ -6,7 +6,7 @@ kept), labelled by heading path. Metadata only from the page's own `citation_*` 
 from __future__ import annotations
 
 from bot.ingest.model import INSTALL_HINT, Block, Extraction, IngestError, Labels, MissingParser, Stated
-from bot.ingest.textcheck import garbled_share, repair
+from bot.ingest.textcheck import garbled, repair
 
 # meta name (lowercase) -> field; the first one found wins, in this order.
 _META = [
@@ -110,12 +110,11 @@ def extract_html(text: str) -> Extraction:
         if el.tag == "p" and el.getparent() is not None and el.getparent().tag in ("item", "quote"):
             continue
         blocks.append(Block(labels.label(), repair(content, repairs, f"{content[:30]}…")))
-    share, sample = garbled_share(" ".join(b.text for b in blocks))
-    if share > 0.05:
+    if why := garbled(" ".join(b.text for b in blocks)):
         raise IngestError(
-            f"the page's text is garbled ({share:.0%} unreadable characters, e.g. {sample!r}): is the encoding right?"
+            f"the page's text is garbled ({why}): is the encoding right?"
         )
     if title_heading:
         meta["title_fallback"] = Stated(title_heading, "the page's <h1>")
     notes = ["text by trafilatura (comments, navigation and boilerplate left out); metadata only from the page's meta tags"]
-    return Extraction("HTML", blocks, meta, repairs, notes, source_text=source_text, summary=f"{len(blocks)} paragraphs")
+    return Extraction("HTML", blocks, meta, repairs, notes, source_text=source_text, summary=f"{len(blocks)} paragraph{'s' * (len(blocks) != 1)}")

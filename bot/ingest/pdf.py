@@ -23,7 +23,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from bot.ingest.model import MAX_PAGES, Block, Extraction, IngestError, Stated
-from bot.ingest.textcheck import garbled_share
+from bot.ingest.textcheck import garbled
 
 HYPHENS = "-\u2010\u00ad\u0002"  # hyphen-minus, hyphen, soft hyphen, pdfium's end-of-line hyphen mark
 _SENTENCE_END = re.compile(r"[.!?…:;][»”\"’')\]]*$")
@@ -354,10 +354,9 @@ def _extract(pdfium_c, doc, data: bytes, first_page: int | None) -> Extraction:
                 "the PDF is scanned: its pages are images with no text layer; OCR it first (e.g. ocrmypdf) and ingest the result"
             )
         raise IngestError("the PDF is empty: its pages have no text")
-    share, sample = garbled_share("".join(raw_text))
-    if share > 0.05:
+    if why := garbled("".join(raw_text)):
         raise IngestError(
-            f"the PDF's text layer is garbled ({share:.0%} of its characters are unreadable, e.g. {sample!r}): "
+            f"the PDF's text layer is garbled ({why}): "
             "its fonts have no Unicode map; OCR the pages or find another copy"
         )
     if textless:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.ingest.model import Block, Extraction, Labels, Stated
-from bot.ingest.textcheck import garbled_share, repair
+from bot.ingest.textcheck import garbled, repair
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -15,9 +15,8 @@ def _paragraphs(text: str) -> list[str]:
 def _check_garbled(text: str) -> None:
     from bot.ingest.model import IngestError
 
-    share, sample = garbled_share(text)
-    if share > 0.05:
-        raise IngestError(f"the text is garbled ({share:.0%} of its characters are unreadable, e.g. {sample!r})")
+    if why := garbled(text):
+        raise IngestError(f"the text is garbled ({why})")
 
 
 def extract_text(text: str) -> Extraction:
@@ -29,7 +28,7 @@ def extract_text(text: str) -> Extraction:
     blocks = [Block(f"¶ {n}", p) for n, p in enumerate(paras, 1)]
     if any("\n" in p for p in clean.split("\n\n")):
         repairs.append("line breaks inside paragraphs joined")
-    return Extraction("text", blocks, {}, repairs, [], source_text=source, summary=f"{len(blocks)} paragraphs")
+    return Extraction("text", blocks, {}, repairs, [], source_text=source, summary=f"{len(blocks)} paragraph{'s' * (len(blocks) != 1)}")
 
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -116,4 +115,4 @@ def extract_markdown(text: str) -> Extraction:
         meta["title_fallback"] = Stated(title, "the Markdown's first-level heading")
     if counts.get("markup"):
         repairs.append(f"Markdown markup removed ×{counts['markup']} (emphasis, links, code marks, list bullets kept out)")
-    return Extraction("Markdown", blocks, meta, repairs, [], source_text="\n".join(plain), summary=f"{len(blocks)} paragraphs")
+    return Extraction("Markdown", blocks, meta, repairs, [], source_text="\n".join(plain), summary=f"{len(blocks)} paragraph{'s' * (len(blocks) != 1)}")

@@ -10,9 +10,13 @@ _ALLOWED_CONTROLS = set("\t\n\r\x02\x0c")
 _REPAIRABLE = "\u00ad\u0002"  # soft hyphens: dropped by a listed repair
 
 
-def garbled_share(text: str) -> tuple[float, str]:
-    """The share of characters that cannot be real text (U+FFFD, private use, unassigned, stray
-    controls), counting a text with too few letters as wholly garbled; and a sample of them."""
+GARBLED = 0.05  # a text with more unreadable characters than this is refused
+
+
+def garbled(text: str) -> str | None:
+    """Why a text layer cannot be real text, or None: the share of its characters that are
+    unreadable (U+FFFD, private use, unassigned, stray controls), with a sample of them; or, for a
+    text with too few letters to be prose, that share and how it begins."""
     counts = Counter(text)
     visible = bad = letters = 0
     sample: list[str] = []
@@ -27,12 +31,12 @@ def garbled_share(text: str) -> tuple[float, str]:
         elif c.isalpha():
             letters += n
     if not visible:
-        return 0.0, ""
-    share = bad / visible
+        return None
+    if bad / visible > GARBLED:
+        return f"{bad / visible:.0%} of its characters are unreadable, e.g. {''.join(sorted(sample)[:8])!r}"
     if letters < 0.4 * visible:
-        share = max(share, 1 - letters / visible)
-        sample = sample or [c for c in counts if not c.isspace() and not c.isalnum()]
-    return share, "".join(sorted(sample)[:8])
+        return f"only {letters / visible:.0%} of its characters are letters; it begins {' '.join(text.split())[:24]!r}"
+    return None
 
 
 def repair(text: str, repairs: list[str], where: str = "") -> str:

@@ -104,6 +104,18 @@ def test_not_utf8_says_what_it_looks_like(ingest, kb: Path, tmp_path: Path) -> N
     assert "## ¶ 1\nПервый абзац заметки об ОДКБ: организация была создана в 2002 году на основе договора 1992 года." in text
 
 
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ("Текст \ufffd\ufffd\ufffd с заменами \ufffd\ufffd".encode(), "are unreadable, e.g. '\ufffd'"),
+        (b"1234567890 ab 2024 99-17", "only 10% of its characters are letters; it begins '1234567890 ab 2024 99-17'"),
+    ],
+)
+def test_a_text_that_is_not_prose_is_refused_with_the_reason(ingest, kb: Path, tmp_path: Path, data: bytes, reason: str) -> None:
+    err = refused(ingest, kb, write(tmp_path, "note.txt", data), "--title", "T")
+    assert "the text is garbled" in err and reason in err, err
+
+
 def test_no_title_asks_for_one(ingest, kb: Path, tmp_path: Path) -> None:
     err = refused(ingest, kb, write(tmp_path, "note.txt", fixtures.TEXT_RU.encode()))
     assert "give one with --title" in err
