@@ -8,7 +8,7 @@ import io
 import re
 import zipfile
 
-from bot.ingest.model import INSTALL_HINT, Block, Extraction, IngestError, Labels, MissingParser, Stated
+from bot.ingest.model import INSTALL_HINT, Block, Extraction, IngestError, Labels, MissingParser, Stated, counted
 from bot.ingest.sniff import check_zip
 from bot.ingest.textcheck import garbled, repair
 
@@ -73,4 +73,6 @@ def extract_docx(data: bytes) -> Extraction:
         raise IngestError(f"the DOCX text is garbled ({why})")
     if title_para:
         meta["title_fallback"] = Stated(title_para, "the paragraph styled Title")
-    return Extraction("DOCX", blocks, meta, repairs, notes, source_text="\n".join(texts), summary=f"{len(blocks)} paragraph{'s' * (len(blocks) != 1)}")
+    return Extraction(
+        "DOCX", blocks, meta, repairs, notes, source_text="\n".join(texts), summary=counted(len(blocks), "paragraph")
+    )

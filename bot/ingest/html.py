@@ -5,7 +5,7 @@ kept), labelled by heading path. Metadata only from the page's own `citation_*` 
 
 from __future__ import annotations
 
-from bot.ingest.model import INSTALL_HINT, Block, Extraction, IngestError, Labels, MissingParser, Stated
+from bot.ingest.model import INSTALL_HINT, Block, Extraction, IngestError, Labels, MissingParser, Stated, counted
 from bot.ingest.textcheck import garbled, repair
 
 # meta name (lowercase) -> field; the first one found wins, in this order.
@@ -111,10 +111,8 @@ def extract_html(text: str) -> Extraction:
             continue
         blocks.append(Block(labels.label(), repair(content, repairs, f"{content[:30]}…")))
     if why := garbled(" ".join(b.text for b in blocks)):
-        raise IngestError(
-            f"the page's text is garbled ({why}): is the encoding right?"
-        )
+        raise IngestError(f"the page's text is garbled ({why}): is the encoding right?")
     if title_heading:
         meta["title_fallback"] = Stated(title_heading, "the page's <h1>")
     notes = ["text by trafilatura (comments, navigation and boilerplate left out); metadata only from the page's meta tags"]
-    return Extraction("HTML", blocks, meta, repairs, notes, source_text=source_text, summary=f"{len(blocks)} paragraph{'s' * (len(blocks) != 1)}")
+    return Extraction("HTML", blocks, meta, repairs, notes, source_text=source_text, summary=counted(len(blocks), "paragraph"))

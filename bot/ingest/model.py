@@ -60,6 +60,11 @@ class Stated:
     source: str
 
 
+def counted(n: int, noun: str) -> str:
+    """ "1 paragraph", "3 paragraphs": the summary line's counts."""
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 @dataclass
 class Extraction:
     kind: str  # "PDF", "HTML", "DOCX", "Markdown", "text"

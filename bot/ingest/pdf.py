@@ -356,8 +356,7 @@ def _extract(pdfium_c, doc, data: bytes, first_page: int | None) -> Extraction:
         raise IngestError("the PDF is empty: its pages have no text")
     if why := garbled("".join(raw_text)):
         raise IngestError(
-            f"the PDF's text layer is garbled ({why}): "
-            "its fonts have no Unicode map; OCR the pages or find another copy"
+            f"the PDF's text layer is garbled ({why}): its fonts have no Unicode map; OCR the pages or find another copy"
         )
     if textless:
         notes_out.append(f"pages with no text, skipped: {', '.join(textless)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.ingest.model import Block, Extraction, Labels, Stated
+from bot.ingest.model import Block, Extraction, Labels, Stated, counted
 from bot.ingest.textcheck import garbled, repair
 
 
@@ -28,7 +28,7 @@ def extract_text(text: str) -> Extraction:
     blocks = [Block(f"¶ {n}", p) for n, p in enumerate(paras, 1)]
     if any("\n" in p for p in clean.split("\n\n")):
         repairs.append("line breaks inside paragraphs joined")
-    return Extraction("text", blocks, {}, repairs, [], source_text=source, summary=f"{len(blocks)} paragraph{'s' * (len(blocks) != 1)}")
+    return Extraction("text", blocks, {}, repairs, [], source_text=source, summary=counted(len(blocks), "paragraph"))
 
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -115,4 +115,6 @@ def extract_markdown(text: str) -> Extraction:
         meta["title_fallback"] = Stated(title, "the Markdown's first-level heading")
     if counts.get("markup"):
         repairs.append(f"Markdown markup removed ×{counts['markup']} (emphasis, links, code marks, list bullets kept out)")
-    return Extraction("Markdown", blocks, meta, repairs, [], source_text="\n".join(plain), summary=f"{len(blocks)} paragraph{'s' * (len(blocks) != 1)}")
+    return Extraction(
+        "Markdown", blocks, meta, repairs, [], source_text="\n".join(plain), summary=counted(len(blocks), "paragraph")
+    )
