@@ -10,7 +10,7 @@ MAX_BYTES = 200 * 1024 * 1024
 MAX_PAGES = 5000
 MAX_UNZIPPED_BYTES = 300 * 1024 * 1024  # a DOCX's members together, uncompressed
 MAX_ZIP_RATIO = 200  # uncompressed / compressed, for a member of a DOCX larger than 1 MB
-INSTALL_HINT = "pip install 'csto-bot[ingest]'"
+INSTALL_HINT = "pip install 'csto-bot[ingest]' (for the image: build it with --build-arg EXTRAS=ingest)"
 
 
 class IngestError(Exception):

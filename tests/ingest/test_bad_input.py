@@ -133,4 +133,6 @@ def test_without_the_extra(ingest, kb: Path, font: Path, tmp_path: Path, monkeyp
 
     monkeypatch.setitem(sys.modules, "pypdfium2", None)
     path = write(tmp_path, "article.pdf", fixtures.russian_pdf(font))
-    assert "reading PDF needs pypdfium2: pip install 'csto-bot[ingest]'" in refused(ingest, kb, path)
+    err = refused(ingest, kb, path)
+    assert "reading PDF needs pypdfium2: pip install 'csto-bot[ingest]'" in err
+    assert "(for the image: build it with --build-arg EXTRAS=ingest)" in err
