@@ -5,7 +5,9 @@ a crash between fetching and answering loses questions. Here the offset sent to 
 lowest update id still being handled; updates seen again while in flight are skipped, and a small
 journal of handled ids stops a restarted bot from answering twice what it answered just before
 a crash. The journal is keyed to the bot and the Bot API server, and trusts an id only at or above
-the last confirmed offset and only for the same content, so it can never drop a new update.
+the last confirmed offset and only for the same content, so it can never drop a new update. After a
+failed poll the next one looks without an offset first, so that a server that started over under a
+running bot (its ids below our offset) is noticed before its new updates are confirmed unseen.
 """
 
 from __future__ import annotations
@@ -99,6 +101,14 @@ class Journal:
         self._session.add(update.update_id)  # seen again until confirmed: no second log line
         return True
 
+    def same(self, update: Update) -> bool:
+        """Whether the journal holds this update's id with this very content."""
+        return self.entries.get(update.update_id) == fingerprint(update)
+
+    def start_over(self) -> None:
+        """The server numbers its updates afresh: nothing remembered concerns its updates."""
+        self.entries, self._session, self.confirmed, self._rewrite = {}, set(), 0, True
+
     def handled_now(self, update_id: int) -> bool:
         """Handled by this process (and still remembered): Telegram delivers it until it is confirmed."""
         return update_id in self._session and update_id in self.entries
@@ -166,8 +176,13 @@ class Poller:
         self.heartbeat = heartbeat
         self.allowed_updates = allowed_updates or Update.ALL_TYPES
         self.inflight: dict[int, asyncio.Task[None]] = {}
+        self._orphans: set[asyncio.Task[None]] = set()  # still handling updates of a server that started over
         self.max_seen = -1
         self._sent_offset: int | None = None  # the offset of the last getUpdates
+        # After a failed poll, look before confirming anything: the server may have restarted with a new
+        # state, its ids starting again below our offset, and a getUpdates with that offset would
+        # confirm (delete) its new updates unseen.
+        self._look = False
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -180,11 +195,21 @@ class Poller:
         return self.max_seen + 1 if self.max_seen >= 0 else None
 
     async def _handle(self, update: Update) -> None:
+        task = asyncio.current_task()
         try:
             await self.app.process_update(update)
         finally:
-            self.journal.add(update)
-            self.inflight.pop(update.update_id, None)
+            if task in self._orphans:
+                self._orphans.discard(task)  # from a server that started over: its id means nothing now
+            else:
+                self.journal.add(update)
+                self.inflight.pop(update.update_id, None)
+
+    def _started_over(self, updates: tuple[Update, ...]) -> bool:
+        """Whether a look found the server numbering afresh: an update below our offset (so handled or
+        confirmed here) that is not the one handled under its id."""
+        below = self.offset()
+        return below is not None and any(u.update_id < below and not self.journal.same(u) for u in updates)
 
     async def run(self) -> None:
         backoff = 1.0
@@ -202,11 +227,20 @@ class Poller:
                 raise
             except (NetworkError, TelegramError) as e:
                 log.warning("getUpdates failed (%s); retrying in %.0f s", e.__class__.__name__, backoff)
+                self._look = True
                 await self._sleep(backoff * (0.75 + random.random() / 2))
                 backoff = min(backoff * 2, 30.0)
                 continue
             if updates is None:
                 break
+            if self._started_over(updates):
+                log.warning(
+                    "the Bot API server started over (update ids went back below %s to %d): every update it has is new",
+                    self.offset(), min(u.update_id for u in updates),
+                )  # fmt: skip
+                self._orphans.update(self.inflight.values())
+                self.inflight, self.max_seen = {}, -1
+                self.journal.start_over()
             if self._sent_offset is not None:
                 self.journal.confirm(self._sent_offset)  # that getUpdates succeeded: Telegram confirmed below it
             fresh = []
@@ -237,11 +271,12 @@ class Poller:
 
     async def _fetch(self) -> tuple[Update, ...] | None:
         """One long poll; None when asked to stop meanwhile."""
-        self._sent_offset = offset = self.offset()
+        look, self._look = self._look, False
+        self._sent_offset = offset = None if look else self.offset()  # a look confirms nothing
         poll = asyncio.ensure_future(
             self.app.bot.get_updates(
                 offset=offset,
-                timeout=POLL_TIMEOUT,
+                timeout=0 if look else POLL_TIMEOUT,
                 read_timeout=POLL_TIMEOUT + 10,
                 allowed_updates=self.allowed_updates,
             )
@@ -258,9 +293,9 @@ class Poller:
 
     async def drain(self, timeout: float = 25.0) -> None:
         """Let the updates in hand finish, then confirm them so they are not delivered again."""
-        if self.inflight:
-            log.info("finishing %d update(s) in hand", len(self.inflight))
-            await asyncio.wait(list(self.inflight.values()), timeout=timeout)
+        if self.inflight or self._orphans:
+            log.info("finishing %d update(s) in hand", len(self.inflight) + len(self._orphans))
+            await asyncio.wait([*self.inflight.values(), *self._orphans], timeout=timeout)
         offset = self.offset()
         if offset is not None:
             with contextlib.suppress(TelegramError):

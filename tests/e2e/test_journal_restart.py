@@ -86,3 +86,22 @@ def test_fresh_server_kill_and_another_bot_lose_nothing(tmp_path: Path) -> None:
             wait_until(lambda: all(answers(other, u, m) for u, m in zip(users, MARKS)))
         assert "skipped" not in run4.output()
         assert "belongs to another bot or Bot API server" in run4.output()
+
+
+def test_a_server_that_starts_over_under_a_running_bot_loses_nothing(tmp_path: Path) -> None:
+    """The server restarts with a new state directory while the bot runs: its long poll is cut and the
+    ids start at 1 again, below the bot's offset. Asking with that offset would confirm (delete) the
+    new updates unseen; the bot looks first, sees the ids went back, and answers them."""
+    users = [5201, 5202, 5203]
+    with TelegramDouble(first_update_id=1) as tg:
+        with BotProcess(tg, tmp_path, STATE_DIR=str(tmp_path / "state"), RATE_LIMIT_PER_MINUTE="0") as bot:
+            assert ask_all(tg, users) == [1, 2, 3]
+            wait_until(lambda: all(answers(tg, u, m) for u, m in zip(users, MARKS)))
+            wait_until(lambda: not tg.pending_updates())
+            tg.start_over()
+            assert [tg.private_text(u, q) for u, q in zip(users[:2], QUESTIONS[:2])] == [1, 2]
+            wait_until(lambda: answers(tg, users[0], MARKS[0]) == 2 and answers(tg, users[1], MARKS[1]) == 2)
+            wait_until(lambda: not tg.pending_updates())
+        assert "skipped" not in bot.output(), bot.output()
+        assert "started over" in bot.output(), bot.output()
+        assert tg.violations == []

@@ -377,6 +377,18 @@ class TelegramDouble:
             thread.join(timeout=5)
         self._server = None
 
+    def start_over(self) -> None:
+        """What a self-hosted server restarted with a new state directory does to a bot that keeps
+        running: update ids start again at 1, nothing is pending, and every open connection (the bot's
+        long poll) is cut. Messages sent before stay where they are."""
+        with self._cond:
+            self._update_ids = itertools.count(1)
+            self._pending = []
+            self._cond.notify_all()
+            connections = list(self._connections)
+        for conn in connections:
+            _shutdown(conn)
+
     def __enter__(self) -> TelegramDouble:
         return self.start()
 

@@ -85,3 +85,22 @@ def test_a_torn_line_costs_only_itself(tmp_path: Path) -> None:
         f.write(b"9 \x00\xff\n1")
     again = Journal(path, KEY)
     assert {7, 8} <= again.ids and again.handled(message(8, "q"))
+
+
+def test_a_look_tells_a_redelivery_from_a_server_that_started_over(tmp_path: Path) -> None:
+    from typing import Any, cast
+
+    from bot.tg.polling import Poller
+
+    journal = Journal(tmp_path / "journal", KEY)
+    poller = Poller(cast(Any, None), journal)
+    for i in (1, 2, 3):
+        journal.add(message(i, f"question {i}", message_id=i))
+    poller.max_seen = 3  # the next offset is 4
+    # the same server, after a cut poll: what was handled comes again, byte for byte, and maybe more
+    assert not poller._started_over((message(3, "question 3", message_id=3), message(4, "a new one", message_id=4)))
+    # a server with a new state: id 1 again, another message
+    assert poller._started_over((message(1, "another question", message_id=10),))
+    journal.start_over()
+    assert journal.ids == set() and journal.confirmed == 0
+    assert not journal.handled(message(1, "question 1", message_id=1))
