@@ -8,6 +8,7 @@ with a log line.
 
 from __future__ import annotations
 
+import functools
 import re
 import signal
 import time
@@ -15,17 +16,13 @@ from pathlib import Path
 
 from tests.support.botproc import BotProcess
 from tests.support.tgdouble import TelegramDouble
+from tests.support.wait import wait_until as shared_wait_until
 
 QUESTIONS = ["When was the CSTO created?", "Who chaired the CSTO in 2024?", "What happened in Kazakhstan in January 2022?"]
 MARKS = ["2002", "2024", "2022"]
 
 
-def wait_until(condition, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        time.sleep(0.05)
+wait_until = functools.partial(shared_wait_until, timeout=20.0, every=0.05)  # servers and bots start here
 
 
 def answers(tg: TelegramDouble, chat: int, mark: str) -> int:
