@@ -181,8 +181,10 @@ class Poller:
         self._sent_offset: int | None = None  # the offset of the last getUpdates
         # After a failed poll, look before confirming anything: the server may have restarted with a new
         # state, its ids starting again below our offset, and a getUpdates with that offset would
-        # confirm (delete) its new updates unseen.
+        # confirm (delete) its new updates unseen. A look is a long poll without an offset; until one
+        # returns an update, which tells which server this is, the next poll is a look too.
         self._look = False
+        self._looked = False
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -233,6 +235,8 @@ class Poller:
                 continue
             if updates is None:
                 break
+            if self._looked and not updates:
+                self._look = True  # nothing yet tells a server that started over from the same one
             if self._started_over(updates):
                 log.warning(
                     "the Bot API server started over (update ids went back below %s to %d): every update it has is new",
@@ -271,12 +275,12 @@ class Poller:
 
     async def _fetch(self) -> tuple[Update, ...] | None:
         """One long poll; None when asked to stop meanwhile."""
-        look, self._look = self._look, False
-        self._sent_offset = offset = None if look else self.offset()  # a look confirms nothing
+        self._looked, self._look = self._look, False
+        self._sent_offset = offset = None if self._looked else self.offset()  # a look confirms nothing
         poll = asyncio.ensure_future(
             self.app.bot.get_updates(
                 offset=offset,
-                timeout=0 if look else POLL_TIMEOUT,
+                timeout=POLL_TIMEOUT,
                 read_timeout=POLL_TIMEOUT + 10,
                 allowed_updates=self.allowed_updates,
             )

@@ -14,6 +14,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.botproc import BotProcess
 from tests.support.tgdouble import TelegramDouble
 from tests.support.wait import wait_until as shared_wait_until
@@ -85,20 +87,26 @@ def test_fresh_server_kill_and_another_bot_lose_nothing(tmp_path: Path) -> None:
         assert "belongs to another bot or Bot API server" in run4.output()
 
 
-def test_a_server_that_starts_over_under_a_running_bot_loses_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("when", ["while it is down", "once the bot polls it"])
+def test_a_server_that_starts_over_under_a_running_bot_loses_nothing(tmp_path: Path, when: str) -> None:
     """The server restarts with a new state directory while the bot runs: its long poll is cut and the
     ids start at 1 again, below the bot's offset. Asking with that offset would confirm (delete) the
-    new updates unseen; the bot looks first, sees the ids went back, and answers them."""
+    new updates unseen; the bot looks first, sees the ids went back, and answers them. The questions
+    come in before its first look, or only after it (then the look waits for them)."""
     users = [5201, 5202, 5203]
     with TelegramDouble(first_update_id=1) as tg:
         with BotProcess(tg, tmp_path, STATE_DIR=str(tmp_path / "state"), RATE_LIMIT_PER_MINUTE="0") as bot:
             assert ask_all(tg, users) == [1, 2, 3]
             wait_until(lambda: all(answers(tg, u, m) for u, m in zip(users, MARKS)))
             wait_until(lambda: not tg.pending_updates())
+            polls = tg.polls
             tg.start_over()
+            if when == "once the bot polls it":
+                wait_until(lambda: tg.polls > polls)  # the bot's look, a long poll, waits at the new server
             assert [tg.private_text(u, q) for u, q in zip(users[:2], QUESTIONS[:2])] == [1, 2]
             wait_until(lambda: answers(tg, users[0], MARKS[0]) == 2 and answers(tg, users[1], MARKS[1]) == 2)
             wait_until(lambda: not tg.pending_updates())
         assert "skipped" not in bot.output(), bot.output()
         assert "started over" in bot.output(), bot.output()
+        assert [answers(tg, u, m) for u, m in zip(users, MARKS)] == [2, 2, 1]  # each question answered once
         assert tg.violations == []

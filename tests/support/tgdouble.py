@@ -324,6 +324,7 @@ class TelegramDouble:
         self._pending: list[dict[str, Any]] = []
         self._updates: dict[int, dict[str, Any]] = {}
         self._update_ids = itertools.count(first_update_id)  # 1: a fresh self-hosted server
+        self._confirmed_below = 0  # the highest offset a getUpdates has confirmed up to
         self._query_ids = itertools.count(1)
         self._allowed: frozenset[str] = DEFAULT_ALLOWED
         self._poll_generation = 0
@@ -383,6 +384,7 @@ class TelegramDouble:
         long poll) is cut. Messages sent before stay where they are."""
         with self._cond:
             self._update_ids = itertools.count(1)
+            self._confirmed_below = 0
             self._pending = []
             self._cond.notify_all()
             connections = list(self._connections)
@@ -603,6 +605,12 @@ class TelegramDouble:
         with self._lock:
             return [m for m in self._sent if chat_id is None or m.chat_id == chat_id]
 
+    @property
+    def polls(self) -> int:
+        """How many getUpdates calls have begun (a long poll is recorded as a call only when it ends)."""
+        with self._lock:
+            return self._poll_generation
+
     def pending_updates(self) -> list[dict[str, Any]]:
         """Updates queued and not yet confirmed by the bot."""
         with self._lock:
@@ -782,6 +790,9 @@ class TelegramDouble:
         if isinstance(p.get("allowed_updates"), list):
             self._allowed = frozenset(p["allowed_updates"]) or DEFAULT_ALLOWED
         if offset > 0:
+            # Every update with a lower id is confirmed, also one that comes later (a server that
+            # started over numbers from 1 again): Telegram never delivers it.
+            self._confirmed_below = offset
             self._pending = [u for u in self._pending if u["update_id"] >= offset]
         elif offset < 0:
             self._pending = self._pending[offset:]
@@ -809,7 +820,7 @@ class TelegramDouble:
             self._cond.wait(min(remaining, 0.25))
 
     def _deliverable(self) -> list[dict[str, Any]]:
-        self._pending = [u for u in self._pending if _update_type(u) in self._allowed]
+        self._pending = [u for u in self._pending if _update_type(u) in self._allowed and u["update_id"] >= self._confirmed_below]
         return list(self._pending)
 
     def _api_sendMessage(self, p: dict[str, Any], h: _Handler) -> Any:  # noqa: N802
