@@ -9,17 +9,13 @@ import pytest
 
 from bot.store.db import read_rows
 from tests.support.botproc import BotProcess
-from tests.support.tgdouble import TelegramDouble
+from tests.support.tgdouble import TelegramDouble, checked_double
 from tests.support.wait import still, wait_until
 
 USER, OTHER, ADMIN, GROUP = 6101, 6102, 6103, -100888
 
 
-@pytest.fixture(scope="module")
-def tg() -> Iterator[TelegramDouble]:
-    with TelegramDouble() as double:
-        yield double
-        assert double.violations == [], double.violations
+tg = pytest.fixture(checked_double, scope="module")
 
 
 @pytest.fixture(scope="module")

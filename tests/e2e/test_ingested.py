@@ -13,7 +13,7 @@ from bot.cli import main
 from bot.config import bundled_knowledge
 from tests.ingest import fixtures
 from tests.support.botproc import BotProcess
-from tests.support.tgdouble import TelegramDouble
+from tests.support.tgdouble import TelegramDouble, checked_double
 
 pytest.importorskip("pypdfium2", reason="the ingest extra is not installed: pip install -e '.[test,ingest]'")
 pytest.importorskip("fpdf", reason="fpdf2 (test extra) makes the PDF fixture")
@@ -39,11 +39,7 @@ def knowledge(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return kb
 
 
-@pytest.fixture(scope="module")
-def tg() -> Iterator[TelegramDouble]:
-    with TelegramDouble() as double:
-        yield double
-        assert double.violations == [], double.violations
+tg = pytest.fixture(checked_double, scope="module")
 
 
 @pytest.fixture(scope="module")

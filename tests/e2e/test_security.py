@@ -12,7 +12,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from bot.render import render_html_blocks, render_text
 from bot.tg.html import parse_html, split_html
 from bot.tg.polling import Journal
 from tests.support.botproc import ROOT, BotProcess
-from tests.support.tgdouble import TelegramDouble
+from tests.support.tgdouble import TelegramDouble, checked_double
 from tests.support.wait import still, wait_until
 
 USER, STRANGER, GROUP, OTHER_GROUP = 6060, 6161, -1006060, -1006161
@@ -43,11 +42,7 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture
-def tg() -> Iterator[TelegramDouble]:
-    with TelegramDouble() as double:
-        yield double
-        assert double.violations == [], double.violations
+tg = pytest.fixture(checked_double)
 
 
 def _to(chat: int):

@@ -10,17 +10,13 @@ import pytest
 
 from tests.conftest import write_long_kb
 from tests.support.botproc import BotProcess
-from tests.support.tgdouble import TelegramDouble
+from tests.support.tgdouble import TelegramDouble, checked_double
 from tests.support.wait import still, wait_until
 
 USER, OTHER, GROUP = 4242, 4343, -100777
 
 
-@pytest.fixture
-def tg() -> Iterator[TelegramDouble]:
-    with TelegramDouble() as double:
-        yield double
-        assert double.violations == [], double.violations
+tg = pytest.fixture(checked_double)
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -1292,3 +1292,11 @@ def _shutdown(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
+
+
+def checked_double() -> Iterator[TelegramDouble]:
+    """A double for a test or a module that ends by checking that the bot broke none of Telegram's
+    rules: `tg = pytest.fixture(checked_double)`, with the scope the module needs."""
+    with TelegramDouble() as double:
+        yield double
+        assert double.violations == [], double.violations
