@@ -22,7 +22,7 @@ import statistics
 import unicodedata
 from dataclasses import dataclass, field
 
-from bot.ingest.model import MAX_PAGES, Block, Extraction, IngestError, Stated
+from bot.ingest.model import MAX_PAGES, Block, Extraction, IngestError, Stated, counted
 from bot.ingest.textcheck import garbled
 
 HYPHENS = "-\u2010\u00ad\u0002"  # hyphen-minus, hyphen, soft hyphen, pdfium's end-of-line hyphen mark
@@ -408,9 +408,7 @@ def _extract(pdfium_c, doc, data: bytes, first_page: int | None) -> Extraction:
         repairs,
         notes_out,
         source_lines=source_lines,
-        summary=f"{count} page{'s' * (count != 1)}, labels {labels[0]}–{labels[-1]}"
-        if count > 1
-        else f"1 page, label {labels[0]}",
+        summary=f"{counted(count, 'page')}, labels {labels[0]}–{labels[-1]}" if count > 1 else f"1 page, label {labels[0]}",
     )
 
 

@@ -140,6 +140,12 @@ def truecased(question: str, tokens: Sequence[Token], words: Sequence[WordMatch]
     return "".join(out) + question[at:] if out else question
 
 
+def _question_start(question: str, at: int) -> bool:
+    """Whether the word at `at` begins the question or one of its sentences (its capital says nothing)."""
+    before = question[:at].rstrip()
+    return not before or before[-1] in ".!?"
+
+
 def _title_case(surface: str, sentence_start: bool) -> bool:
     """Capitalized within a sentence, and not an acronym nor a number: a name, or a word of a title."""
     return not sentence_start and surface[:1].isupper() and not surface.isupper() and not any(c.isdigit() for c in surface)
@@ -158,9 +164,7 @@ def title_words(question: str, tokens: Sequence[Token], names: Callable[[int], b
     runs: list[list[int]] = []
     prev_end = -1
     for i, tok in enumerate(tokens):
-        surface = question[tok.start : tok.end]
-        start = not question[: tok.start].strip() or question[: tok.start].rstrip()[-1:] in ".!?"
-        if not _title_case(surface, start):
+        if not _title_case(question[tok.start : tok.end], _question_start(question, tok.start)):
             prev_end = -1
             continue
         gap = question[prev_end : tok.start] if prev_end >= 0 else None
@@ -196,7 +200,7 @@ def match_words(
     words = []
     for tok in tokens:
         surface = question[tok.start : tok.end]
-        start = not question[: tok.start].strip() or question[: tok.start].rstrip()[-1:] in ".!?"
+        start = _question_start(question, tok.start)
         # A name is exact however the question writes it: a glossary name (одкб, csto), or an English
         # word that the passages write as a name (kazakhstan, russian).
         exact = is_exact(surface, start) or tok.term in analyzer.aliases.names or (surface.isascii() and tok.term in bridge.names)
